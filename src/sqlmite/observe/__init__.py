@@ -1,0 +1,1 @@
+"""Observability: logs, the audit trail and metrics."""
