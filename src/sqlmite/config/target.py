@@ -46,6 +46,8 @@ def connection_params(settings: Settings, base: str | None = None) -> dict[str, 
         params.setdefault("target_session_attrs", "read-write")
     params.setdefault("connect_timeout", max(1, int(settings.connect_timeout)))
     params.setdefault("application_name", APPLICATION_NAME)
+    # SQLite text is UTF-8; the wire must be too, whatever the server's default.
+    params["client_encoding"] = "UTF8"
     if settings.statement_timeout:
         params["options"] = f"-c statement_timeout={int(settings.statement_timeout * 1000)}"
     return params
