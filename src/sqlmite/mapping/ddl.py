@@ -24,12 +24,13 @@ from enum import Enum
 from typing import Any
 
 from sqlmite.errors import UnsupportedSchemaError
-from sqlmite.mapping.affinity import Affinity, StorageClass
+from sqlmite.mapping.affinity import Affinity, StorageClass, storage_class_of
 from sqlmite.mapping.expressions import (
     ColumnRef,
     SchemaExpression,
     default_value,
     is_constant,
+    is_current_time as _now_kind,
     quote_ident,
     quote_literal,
     sql_literal,
@@ -176,10 +177,23 @@ class _TableMapper:
         if col.name.lower() in RESERVED_COLUMNS:
             raise UnsupportedSchemaError(f"{self.obj}, column {col.name!r}", "the name is reserved by sqlmite")
         observed = self.observed.get((self.table.name, col.name))
+        evidence = self._default_class(col) if col.affinity in (Affinity.NUMERIC, Affinity.BLOB) else None
+        if evidence is not None:
+            # Where the declared type says little, the default's storage class is evidence: a
+            # DATETIME (NUMERIC) column defaulting to CURRENT_TIMESTAMP holds text.
+            observed = (observed or set()) | {evidence}
         pg_type = native_type_for(col.affinity, observed)
         strays = bool(observed) and strays_possible(pg_type, observed or set())
         return ColumnPlan(col.name, pg_ident(col.name), col.declared_type, pg_type, col.not_null,
                           col.not_null and not strays, col.collation)
+
+    def _default_class(self, col: Column) -> StorageClass | None:
+        if col.default is None:
+            return None
+        where = SchemaExpression(f"{self.obj}, column {col.name!r} DEFAULT", {})
+        if not is_constant(where.parse(col.default)):
+            return StorageClass.TEXT if _now_kind(where.parse(col.default)) else None
+        return storage_class_of(default_value(col.declared_type, col.default, strict=self.table.strict))
 
     def _default(self, col: Column, plan: ColumnPlan) -> str | None:
         if col.default is None:

@@ -314,3 +314,8 @@ def is_constant(node: exp.Expression) -> bool:
     """True when a DEFAULT needs no evaluation at insert time (no time functions, no calls)."""
     return not any(isinstance(n, (exp.Func, exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime))
                    for n in node.walk())
+
+
+def is_current_time(node: exp.Expression) -> bool:
+    """True for CURRENT_TIMESTAMP/DATE/TIME and datetime/date/time('now'): SQLite text values."""
+    return isinstance(node, (exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime)) or _now_call(node) is not None

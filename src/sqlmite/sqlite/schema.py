@@ -284,7 +284,7 @@ def read_schema(conn: apsw.Connection) -> SqliteSchema:
         master = tuple(MasterRow(*row) for row in conn.execute(
             "SELECT type, name, tbl_name, sql FROM main.sqlite_master ORDER BY rowid"))
         table_kinds = {name: (bool(wr), bool(strict)) for _, name, kind, _, wr, strict in
-                       conn.execute("PRAGMA main.table_list") if kind == "table"}
+                       conn.execute("PRAGMA main.table_list") if kind in ("table", "shadow")}
     except apsw.NotADBError as exc:
         raise SourceError(f"not a SQLite database: {exc}") from None
     except apsw.Error as exc:
