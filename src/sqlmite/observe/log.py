@@ -47,13 +47,20 @@ class TextFormatter(logging.Formatter):
 
 
 def setup_logging(log_format: str = "text", level: str = "info") -> None:
-    """Send sqlmite's logs to stderr in the chosen format (idempotent)."""
+    """Send sqlmite's logs to stderr in the chosen format (idempotent).
+
+    The audit trail (one line per connection event and DDL statement) is for machines: it is
+    written with JSON logs, and in text only at debug level, so a person's terminal shows what
+    happened rather than 200 lines of DDL.
+    """
     root = logging.getLogger("sqlmite")
     root.setLevel(level.upper())
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root.handlers[:] = [handler]
     root.propagate = False
+    audit_level = logging.NOTSET if log_format == "json" or level == "debug" else logging.WARNING
+    logging.getLogger(AUDIT_LOGGER).setLevel(audit_level)
 
 
 def event(logger: logging.Logger, message: str, level: int = logging.INFO, **fields: Any) -> None:
