@@ -14,7 +14,8 @@ X'..'                           '\\x..'::bytea                           not a b
   under NOCASE / RTRIM          both sides lower(x) / rtrim(x, ' ')      ASCII-only folding, as SQLite
 IS [NOT] NULL, IS [NOT] x        IS [NOT] NULL, IS [NOT] DISTINCT FROM
 AND, OR, NOT                     same; bare numeric operands become x <> 0 SQLite truthiness
-+, -, *, unary -                 same
++, -, *                          (x)::numeric op y on integers           SQLite overflows to REAL, bigint would raise
+unary -                          same
 /, %                             x / NULLIF(y, 0)                        SQLite gives NULL for division by zero
 lower, upper                     lower(x COLLATE "C")                    ASCII only, as SQLite
 length, abs, coalesce/ifnull     same (length only on text or blob)
@@ -135,6 +136,12 @@ class SchemaExpression:
             return self._column(node).affinity
         return None
 
+    def _is_real(self, node: exp.Expression) -> bool:
+        inner = _unparen(node)
+        if isinstance(inner, exp.Literal) and not inner.is_string:
+            return isinstance(sqlite_eval(inner.sql("sqlite")), float)
+        return self._affinity(inner) is Affinity.REAL
+
     def _collation(self, node: exp.Expression) -> str:
         node = _unparen(node)
         if isinstance(node, exp.Collate):
@@ -152,19 +159,16 @@ class SchemaExpression:
         raise self.unsupported(f"{node.sql('sqlite')} used as a condition (SQLite's truthiness of non-numbers)")
 
     def _operand(self, node: exp.Expression, other: exp.Expression) -> str:
-        """Emit a comparison operand, converting a literal to the affinity of the column opposite."""
+        """Emit a comparison operand; a literal compared with a column first takes the column's
+        affinity, as SQLite applies it (``year > '1999'`` compares with the integer 1999)."""
         affinity = self._affinity(other)
         literal = _unparen(node)
-        if affinity is not None and isinstance(literal, (exp.Literal, exp.Neg)) and self._affinity(node) is None:
-            text = literal.sql("sqlite")
-            if affinity is Affinity.TEXT:
-                return sql_literal(sqlite_eval(f"CAST({text} AS TEXT)"))
-            if affinity in NUMERIC_AFFINITIES:
-                converted = sqlite_eval(f"CAST({text} AS NUMERIC)")
-                if sqlite_eval(f"typeof({text})") == "text" and sqlite_eval(f"CAST(CAST({text} AS NUMERIC) AS TEXT) = {text}") != 1:
-                    raise self.unsupported(f"comparison of a numeric column with non-numeric text {text}")
-                return sql_literal(converted)
-        return self._emit(node)
+        if affinity is None or not isinstance(literal, (exp.Literal, exp.Neg)) or self._affinity(node) is not None:
+            return self._emit(node)
+        value = default_value(affinity.value, literal.sql("sqlite"))
+        if affinity in NUMERIC_AFFINITIES and isinstance(value, str):
+            raise self.unsupported(f"comparison of a numeric column with the text {literal.sql('sqlite')}")
+        return sql_literal(value)
 
     def _fold(self, sql: str, collation: str) -> str:
         if collation == "NOCASE":
@@ -224,7 +228,11 @@ class SchemaExpression:
         if isinstance(node, exp.Not):
             return f"NOT ({self._bool(node.this)})"
         if type(node) in ARITHMETIC:
-            return f"{self._emit(node.this)} {ARITHMETIC[type(node)]} {self._emit(node.expression)}"
+            left, right = self._emit(node.this), self._emit(node.expression)
+            if not (self._is_real(node.this) or self._is_real(node.expression)):
+                # SQLite turns an overflowing integer result into a REAL; bigint would raise.
+                left = f"({left})::numeric"
+            return f"{left} {ARITHMETIC[type(node)]} {right}"
         if isinstance(node, (exp.Div, exp.Mod)):
             op = "/" if isinstance(node, exp.Div) else "%"
             return f"{self._emit(node.this)} {op} NULLIF({self._emit(node.expression)}, 0)"
