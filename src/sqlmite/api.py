@@ -11,9 +11,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
+
 from sqlmite.backend import ConnectionManager, resolve_params
 from sqlmite.backend.schema import install_schema
 from sqlmite.config import Settings, load_settings
+from sqlmite.errors import BackendError
 from sqlmite.mapping.ddl import Profile, SchemaPlan, plan_schema
 from sqlmite.sqlite.schema import SqliteSchema, open_readonly, read_schema
 
@@ -83,8 +86,12 @@ def create_postgres_schema(
     if not dry_run:
         with ConnectionManager(settings, params=resolve_params(settings)) as manager:
             target = manager.target
-            with manager.connection() as conn:
-                install_schema(conn, schema, plan, str(path), replace=replace)
+            try:
+                with manager.connection() as conn:
+                    install_schema(conn, schema, plan, str(path), replace=replace)
+            except psycopg.OperationalError as exc:  # the server went away mid-way: nothing was committed
+                raise BackendError(f"lost {target} while creating the schema (nothing was committed): "
+                                   f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     return _summary(str(path), plan, schema, target)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,6 +39,11 @@ out = Console()
 err = Console(stderr=True)
 log = logging.getLogger("sqlmite.cli")
 
+class JellyfinVersion(str, Enum):
+    V12_0 = "12.0"
+    V10_11 = "10.11"
+
+
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML config file (also SQLMITE_CONFIG).")]
 DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="Embedded PostgreSQL's data directory.")]
 LogFormatOption = Annotated[str | None, typer.Option("--log-format", help="text or json.")]
@@ -45,7 +51,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print a machine-readab
 
 
 def _settings(config: Path | None, **cli: Any) -> Settings:
-    settings = load_settings(cli=cli, config_file=config)
+    settings = load_settings(cli=cli, config_file=config, flags={"database_url": "--to"})
     setup_logging(settings.log_format, settings.log_level)
     return settings
 
@@ -109,7 +115,7 @@ def _show_schema(result: SchemaResult) -> None:
         types = ", ".join(f"{k}={n}" for k, n in sorted(_count(t.native_types.values()).items()))
         table.add_row(escape(t.name), str(t.columns), types, "_sqlmite_rowid" if t.keeps_rowid else "primary key")
     out.print(table)
-    out.print(f"{len(result.tables)} tables, {result.indexes} indexes, {result.statements} DDL statements applied.")
+    out.print(f"{len(result.tables)} tables, {result.indexes} indexes, {result.statements} schema statements applied.")
     for note in result.notes:
         out.print(f"note: {note}", markup=False, highlight=False)
 
@@ -124,8 +130,8 @@ def _count(values: Any) -> dict[str, int]:
 @app.command()
 def generate(
     target: Annotated[Path, typer.Argument(help="The SQLite file to create (must not exist).")],
-    items: Annotated[int, typer.Option(help="Library items (100 to 1,000,000).", min=100)] = 1000,
-    version: Annotated[str, typer.Option(help="Jellyfin schema version: 12.0 or 10.11.")] = "12.0",
+    items: Annotated[int, typer.Option(help="Library items (100 to 1,000,000).", min=100, max=1_000_000)] = 1000,
+    version: Annotated[JellyfinVersion, typer.Option(help="Jellyfin schema version.")] = JellyfinVersion.V12_0,
     seed: Annotated[int, typer.Option(help="Seed; the same seed gives the same database.")] = 0,
 ) -> None:
     """Generate a Jellyfin-shaped SQLite database with realistic data (for trying sqlmite out)."""
@@ -135,7 +141,7 @@ def generate(
         err.print(f"sqlmite: error: {target} already exists", markup=False)
         raise typer.Exit(2)
     with err.status(f"generating {items} items into {target}"):
-        stats = make(target, items, version=version, seed=seed)
+        stats = make(target, items, version=version.value, seed=seed)
     out.print(f"{target}: {stats.total:,} rows in {len(stats.rows)} tables, "
               f"{stats.size_bytes / 1e6:.1f} MB, {stats.seconds:.1f} s")
 

@@ -359,7 +359,9 @@ def describe_failure(message: str, transient: bool, password: str | None = None,
     if " failed: " in text and text.startswith("connection to server"):
         text = text.split(" failed: ", 1)[1]  # the target is already named by the caller
     text = text.removeprefix("FATAL:").strip()
-    if password:
+    if password and len(password) >= 4:
+        # A safety net (libpq does not echo passwords); too short a password would mask
+        # ordinary letters of the message and hint at the password by where "***" lands.
         text = text.replace(password, "***")
     lower = text.lower()
     if "password" in lower or "authentication" in lower or "pg_hba.conf" in lower:

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 from sqlmite.config.secret import Secret, redact
 from sqlmite.errors import ConfigError
@@ -86,7 +88,15 @@ def _readable_file(value: Any) -> Path:
 
 
 def _secret_url(value: Any) -> Secret:
-    return Secret(_text(value))
+    text = _text(value)
+    try:
+        params = conninfo_to_dict(text)
+    except psycopg.ProgrammingError:  # its message may quote the string, password included
+        raise ValueError("not a valid PostgreSQL URL or conninfo string") from None
+    for port in str(params.get("port") or "").split(","):
+        if port and not port.isdigit():
+            raise ValueError(f"port {port!r} is not a number")
+    return Secret(text)
 
 
 @dataclass(frozen=True)
@@ -210,11 +220,13 @@ def load_settings(
     env: Mapping[str, str] | None = None,
     config_file: Path | None = None,
     base: Settings | None = None,
+    flags: Mapping[str, str] | None = None,
 ) -> Settings:
     """Build the settings from every source; raise ``ConfigError`` naming the first bad key.
 
     ``cli`` holds only the flags the user gave (``None`` values are ignored); ``env`` defaults to
-    ``os.environ``.
+    ``os.environ``; ``flags`` names the command's flag for a key when it is not ``--key``
+    (``{"database_url": "--to"}``), so errors name what the user typed.
     """
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
@@ -237,7 +249,8 @@ def load_settings(
         f = FIELDS_BY_NAME.get(key)
         if f is None:
             raise ConfigError(key, "unknown setting")
-        values[key], sources[key] = _parse(f, raw, "--" + key.replace("_", "-")), "cli"
+        flag = (flags or {}).get(key, "--" + key.replace("_", "-"))
+        values[key], sources[key] = _parse(f, raw, flag), "cli"
 
     if values.get("pool_min_size", 1) > values.get("pool_size", 5):
         raise ConfigError("pool_min_size", "must not exceed pool_size")
