@@ -123,11 +123,14 @@ def test_describe_target_never_shows_the_password() -> None:
     assert redact(f"not a url {URL_PASSWORD} ===") == "<unparseable connection string>"
 
 
-def test_unparseable_url_error_does_not_repeat_the_text() -> None:
-    settings = load_settings(cli={"database_url": f"postgresql://u:{URL_PASSWORD}@h/d?bogus_option=1"}, env={})
+def test_unparseable_url_is_refused_at_load_without_repeating_the_text() -> None:
+    url = f"postgresql://u:{URL_PASSWORD}@h/d?bogus_option=1"
     with pytest.raises(ConfigError) as failed:
-        connection_params(settings)
-    assert failed.value.key == "database_url" and URL_PASSWORD not in str(failed.value)
+        load_settings(cli={"database_url": url}, env={})
+    assert failed.value.key == "--database-url" and URL_PASSWORD not in str(failed.value)
+    with pytest.raises(ConfigError) as failed:
+        load_settings(env={"SQLMITE_DATABASE_URL": url})
+    assert failed.value.key == "SQLMITE_DATABASE_URL" and URL_PASSWORD not in str(failed.value)
 
 
 # -- invalid values name the key --------------------------------------------------------------
