@@ -16,7 +16,7 @@ import pytest
 from sqlmite.backend.schema import TargetNotEmptyError, install_schema
 from sqlmite.errors import UnsupportedSchemaError
 from sqlmite.mapping.ddl import Profile, pg_ident, plan_schema
-from sqlmite.mapping.metadata import load_database_info, load_master
+from sqlmite.mapping.metadata import load_database_info, load_master, load_tables
 from sqlmite.sqlite.rebuild import rebuild_schema
 from sqlmite.sqlite.schema import SqliteSchema, read_schema
 from sqlmite.testing.jellyfin import schema_sql
@@ -68,7 +68,10 @@ def test_schema_maps_and_metadata_rebuilds_sqlite_master_exactly(pg_dsn: str, na
         info = install_schema(conn, schema, plan, f"{name}.db")
         master = load_master(conn, pg_schema)
         saved = load_database_info(conn, pg_schema)
+        tables = load_tables(conn, pg_schema)
     assert saved == info
+    assert [(t.name, t.pg_columns, t.columns, t.primary_key, t.rowid_column) for t in tables] == [
+        (t.name, t.pg_columns, t.columns, t.primary_key, t.rowid_column) for t in plan.tables]
     rebuilt = apsw.Connection(":memory:")
     rebuild_schema(rebuilt, master, {"user_version": saved.user_version, "application_id": saved.application_id,
                                      "page_size": saved.page_size, "encoding": saved.encoding,

@@ -95,7 +95,10 @@ class TablePlan:
     keeps_rowid: bool  # True when _sqlmite_rowid was added (no INTEGER PRIMARY KEY alias)
     without_rowid: bool
     primary_key: tuple[str, ...]
-    codec: RowCodec
+    codec: RowCodec = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.codec = RowCodec(self.name, [ColumnCodec(c.name, c.pg_type, c.native_not_null) for c in self.columns])
 
     @property
     def pg_columns(self) -> list[str]:
@@ -169,9 +172,8 @@ class _TableMapper:
         if self.rowid_pg:
             for alias in ("rowid", "oid", "_rowid_"):
                 self.refs.setdefault(alias, ColumnRef(self.rowid_pg, Affinity.INTEGER))
-        codec = RowCodec(table.name, [ColumnCodec(c.name, c.pg_type, c.native_not_null) for c in self.columns])
         self.plan = TablePlan(table.name, pg_ident(table.name), self.columns, self.rowid_pg, keeps_rowid,
-                              table.without_rowid, table.primary_key, codec)
+                              table.without_rowid, table.primary_key)
 
     def _column(self, col: Column) -> ColumnPlan:
         if col.name.lower() in RESERVED_COLUMNS:

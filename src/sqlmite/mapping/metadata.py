@@ -5,7 +5,7 @@
 ``sqlmite.master`` (every ``sqlite_master`` row verbatim and in rowid order),
 ``sqlmite.columns`` (each column's declared type, affinity and PostgreSQL name/type),
 ``sqlmite.tables`` (how each table is laid out in PostgreSQL) and ``sqlmite.sequence``
-(``sqlite_sequence``). Also ``sqlmite.next_rowid()``, SQLite's rowid rule as a column default.
+(``sqlite_sequence``) and ``sqlmite.stat1`` (``sqlite_stat1``, the planner's statistics). Also ``sqlmite.next_rowid()``, SQLite's rowid rule as a column default.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import psycopg
 
 from sqlmite import __version__
-from sqlmite.mapping.ddl import SchemaPlan, Statement
+from sqlmite.mapping.ddl import ColumnPlan, SchemaPlan, Statement, TablePlan
+from sqlmite.mapping.values import PgType
 from sqlmite.sqlite.schema import MasterRow, SqliteSchema
 
 METADATA_DDL: tuple[Statement, ...] = (
@@ -52,6 +53,8 @@ METADATA_DDL: tuple[Statement, ...] = (
   rowid_column text,
   keeps_rowid boolean NOT NULL,
   without_rowid boolean NOT NULL,
+  primary_key text[] NOT NULL,
+  position integer NOT NULL,
   PRIMARY KEY (schema_name, table_name)
 )""", "table sqlmite.tables"),
     Statement("""CREATE TABLE IF NOT EXISTS sqlmite.columns (
@@ -74,6 +77,12 @@ METADATA_DDL: tuple[Statement, ...] = (
   seq bigint NOT NULL,
   PRIMARY KEY (schema_name, name)
 )""", "table sqlmite.sequence"),
+    Statement("""CREATE TABLE IF NOT EXISTS sqlmite.stat1 (
+  schema_name text NOT NULL REFERENCES sqlmite.databases ON DELETE CASCADE,
+  tbl text,
+  idx text,
+  stat text
+)""", "table sqlmite.stat1"),
     Statement("""CREATE OR REPLACE FUNCTION sqlmite.next_rowid(
   tbl regclass, col text, seq_schema text, seq_name text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
@@ -150,8 +159,9 @@ def save_metadata(conn: psycopg.Connection, schema: SqliteSchema, plan: SchemaPl
             [(plan.pg_schema, i, r.type, r.name, r.tbl_name, r.sql) for i, r in enumerate(schema.master)],
         )
         cur.executemany(
-            "INSERT INTO sqlmite.tables VALUES (%s, %s, %s, %s, %s, %s)",
-            [(plan.pg_schema, t.name, t.pg_name, t.rowid_column, t.keeps_rowid, t.without_rowid) for t in plan.tables],
+            "INSERT INTO sqlmite.tables VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [(plan.pg_schema, t.name, t.pg_name, t.rowid_column, t.keeps_rowid, t.without_rowid, list(t.primary_key), i)
+             for i, t in enumerate(plan.tables)],
         )
         cur.executemany(
             "INSERT INTO sqlmite.columns VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
@@ -178,3 +188,25 @@ def load_database_info(conn: psycopg.Connection, pg_schema: str) -> DatabaseInfo
         "auto_vacuum, generation FROM sqlmite.databases WHERE schema_name = %s", (pg_schema,)
     ).fetchone()
     return DatabaseInfo(*row) if row else None
+
+
+def load_tables(conn: psycopg.Connection, pg_schema: str) -> list[TablePlan]:
+    """The table plans a database was created with, as saved: what decoding its rows needs.
+
+    Rebuilt from the metadata rather than re-planned, because the native types may have been
+    chosen from data the planner no longer sees.
+    """
+    columns: dict[str, list[ColumnPlan]] = {}
+    for table, name, declared, pg_name, pg_type, not_null, native_not_null, collation in conn.execute(
+        "SELECT table_name, name, declared_type, pg_name, pg_type, not_null, native_not_null, collation_name "
+        "FROM sqlmite.columns WHERE schema_name = %s ORDER BY table_name, cid", (pg_schema,)
+    ):
+        columns.setdefault(table, []).append(
+            ColumnPlan(name, pg_name, declared, PgType(pg_type), not_null, native_not_null, collation))
+    return [
+        TablePlan(name, pg_name, columns.get(name, []), rowid_column, keeps_rowid, without_rowid, tuple(pk))
+        for name, pg_name, rowid_column, keeps_rowid, without_rowid, pk in conn.execute(
+            "SELECT table_name, pg_name, rowid_column, keeps_rowid, without_rowid, primary_key FROM sqlmite.tables "
+            "WHERE schema_name = %s ORDER BY position", (pg_schema,)
+        )
+    ]
