@@ -174,6 +174,83 @@ def demo(
     _show_schema(result)
 
 
+@app.command()
+def migrate(
+    source: Annotated[Path, typer.Argument(help="The SQLite database (read through SQLite; never modified).")],
+    to: Annotated[str | None, typer.Option("--to", help="PostgreSQL URL; default: configured or embedded.")] = None,
+    pg_schema: Annotated[str | None, typer.Option("--schema", help="PostgreSQL schema; default: the file's stem.")] = None,
+    profile: Annotated[Profile, typer.Option(help="replica (sync target) or primary (driver).")] = Profile.REPLICA,
+    backup_dir: Annotated[Path | None, typer.Option(help="Where the online backup goes (default: <data-dir>/backups).")] = None,
+    no_backup: Annotated[bool, typer.Option("--no-backup", help="Skip the backup (then one loader, and no resume).")] = False,
+    jobs: Annotated[int | None, typer.Option(help="Tables loaded in parallel (default: the number of cores).", min=1)] = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Drop what the target schema holds and migrate again.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the DDL and a per-column type report; write nothing.")] = False,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    log_format: LogFormatOption = None,
+) -> None:
+    """Move a SQLite database into PostgreSQL: backup, schema, every row by binary COPY, keys, indexes.
+
+    Safe while the application keeps writing (WAL): the data is one consistent snapshot. If
+    interrupted, run the same command again: it resumes without duplicating rows. Prove the
+    result with `sqlmite verify`.
+
+    Example: sqlmite migrate /config/data/jellyfin.db --to postgresql://jellyfin@db/jellyfin
+    """
+    from sqlmite.migrate import migrate as run_migration
+    from sqlmite.observe.progress import TableProgress
+
+    try:
+        settings = _settings(config, database_url=to, data_dir=data_dir, log_format=log_format)
+        with TableProgress(err) as progress:
+            result = run_migration(source, settings, pg_schema=pg_schema, profile=profile, backup_dir=backup_dir,
+                                   make_backup=not no_backup, jobs=jobs, replace=replace, dry_run=dry_run,
+                                   progress=progress)
+    except SqlmiteError as exc:
+        _fail(exc)
+        return
+    if dry_run:
+        _show_dry_run(result, as_json)
+    elif as_json:
+        out.print_json(json.dumps(result.as_dict()))
+    else:
+        rate = result.rows / result.seconds if result.seconds else 0
+        out.print(f"migrated {result.source} → {result.target} schema {result.pg_schema!r}: {result.rows:,} rows "
+                  f"in {len(result.loaded)} tables, {result.seconds:.1f} s ({rate:,.0f} rows/s)"
+                  + (f"; {len(result.skipped)} tables were already loaded" if result.skipped else ""),
+                  markup=False, highlight=False, soft_wrap=True)
+        if result.backup:
+            out.print(f"backup: {result.backup}", markup=False, highlight=False, soft_wrap=True)
+        for note in result.plan.notes:
+            out.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _show_dry_run(result: Any, as_json: bool) -> None:
+    report = [
+        {"table": t.name, "rows": t.rows, "columns": [
+            {"name": c.name, "declared_type": c.declared_type,
+             "pg_type": result.plan.table(t.name).columns[i].pg_type.base,
+             "classes": {k.value.lower(): v for k, v in c.counts.items() if v}}
+            for i, c in enumerate(t.columns)]}
+        for t in result.scan.tables
+    ]
+    if as_json:
+        out.print_json(json.dumps({"ddl": result.plan.script(), "tables": report, "notes": result.plan.notes}))
+        return
+    out.print(result.plan.script(), markup=False, highlight=False, soft_wrap=True)
+    table = Table(title="type report: storage classes each column holds")
+    for name in ("table", "column", "declared", "PostgreSQL", "values by storage class"):
+        table.add_column(name)
+    for t in report:
+        for c in t["columns"]:
+            classes = ", ".join(f"{k} {v:,}" for k, v in c["classes"].items()) or "(empty)"
+            table.add_row(escape(t["table"]), escape(c["name"]), escape(c["declared_type"]), c["pg_type"], classes)
+    out.print(table)
+    for note in result.plan.notes:
+        out.print(f"-- note: {note}", markup=False, highlight=False)
+
+
 @app.command("config")
 def show_config(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Show the effective configuration, where each value came from, and the backend (secrets masked)."""

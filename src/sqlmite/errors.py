@@ -12,6 +12,17 @@ class SqlmiteError(Exception):
 
     exit_code = 1
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Errors cross process boundaries (parallel loaders): rebuild them from their fields.
+        return (_rebuild, (type(self), str(self), self.__dict__))
+
+
+def _rebuild(cls: type[SqlmiteError], message: str, fields: dict[str, object]) -> SqlmiteError:
+    error = Exception.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(fields)
+    return error
+
 
 class ConfigError(SqlmiteError):
     """Invalid configuration, found at start: names the key and the problem."""

@@ -18,7 +18,7 @@ Rowids get ``sqlmite.next_rowid(...)`` as default: SQLite's own rule (max + 1, o
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -157,8 +157,10 @@ class _TableMapper:
     """Builds one table's plan and statements."""
 
     def __init__(self, schema: SqliteSchema, table: Table, pg_schema: str, profile: Profile,
-                 observed: Mapping[tuple[str, str], set[StorageClass]]) -> None:
+                 observed: Mapping[tuple[str, str], set[StorageClass]],
+                 unchecked_fks: Set[tuple[str, int]] = frozenset()) -> None:
         self.schema, self.table, self.profile = schema, table, profile
+        self.unchecked_fks = unchecked_fks
         self.obj = f"table {table.name!r}"
         self.qtable = f"{quote_ident(pg_schema)}.{quote_ident(pg_ident(table.name))}"
         self.pg_schema = pg_schema
@@ -315,6 +317,9 @@ class _TableMapper:
                     sql += f" ON {event} {action.upper()}"
             if fk.deferred:
                 sql += " DEFERRABLE INITIALLY DEFERRED"
+        if (self.table.name, n) in self.unchecked_fks:
+            # Existing rows already violate it (SQLite allowed that); enforce it for new rows only.
+            sql += " NOT VALID"
         return Statement(sql, what)
 
 
@@ -329,13 +334,15 @@ def _is_unique(table: Table, cols: list[str]) -> bool:
 
 
 def plan_schema(schema: SqliteSchema, pg_schema: str, profile: Profile = Profile.REPLICA,
-                observed: Mapping[tuple[str, str], set[StorageClass]] | None = None) -> SchemaPlan:
+                observed: Mapping[tuple[str, str], set[StorageClass]] | None = None,
+                unchecked_fks: Set[tuple[str, int]] = frozenset()) -> SchemaPlan:
     """The PostgreSQL DDL for ``schema`` in ``pg_schema``; raises ``UnsupportedSchemaError`` naming
     the first object it cannot express with SQLite's meaning.
 
     ``observed`` maps (table, column) to the storage classes a data scan found; it lets the mapper
     choose better native types and admit strays in NOT NULL columns. Without it, the mapping
-    follows affinity alone.
+    follows affinity alone. ``unchecked_fks`` names foreign keys, as (table, 1-based number in
+    declaration order), that existing rows violate: they are added ``NOT VALID``.
     """
     plan = SchemaPlan(pg_schema, profile)
     for row in schema.virtual_tables:
@@ -351,7 +358,7 @@ def plan_schema(schema: SqliteSchema, pg_schema: str, profile: Profile = Profile
     plan.pre_data.append(Statement(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(pg_schema)}", f"schema {pg_schema!r}"))
     mappers = {}
     for table in schema.tables:
-        mapper = _TableMapper(schema, table, pg_schema, profile, observed or {})
+        mapper = _TableMapper(schema, table, pg_schema, profile, observed or {}, unchecked_fks)
         mappers[table.name] = mapper
         plan.tables.append(mapper.plan)
         plan.pre_data.extend(mapper.create())
@@ -362,4 +369,7 @@ def plan_schema(schema: SqliteSchema, pg_schema: str, profile: Profile = Profile
     for mapper in mappers.values():
         for n, fk in enumerate(mapper.table.foreign_keys, 1):
             plan.post_data.append(mapper.foreign_key(fk, n))
+            if (mapper.table.name, n) in unchecked_fks:
+                plan.notes.append(f"table {mapper.table.name!r}, foreign key {n}: existing rows violate it; "
+                                  "PostgreSQL enforces it for new rows only (NOT VALID)")
     return plan

@@ -5,7 +5,8 @@
 ``sqlmite.master`` (every ``sqlite_master`` row verbatim and in rowid order),
 ``sqlmite.columns`` (each column's declared type, affinity and PostgreSQL name/type),
 ``sqlmite.tables`` (how each table is laid out in PostgreSQL) and ``sqlmite.sequence``
-(``sqlite_sequence``) and ``sqlmite.stat1`` (``sqlite_stat1``, the planner's statistics). Also ``sqlmite.next_rowid()``, SQLite's rowid rule as a column default.
+(``sqlite_sequence``) ``sqlmite.stat1`` (``sqlite_stat1``, the planner's statistics), and ``sqlmite.migrations`` /
+``sqlmite.loaded_tables`` (a migration's progress, so an interrupted one resumes). Also ``sqlmite.next_rowid()``, SQLite's rowid rule as a column default.
 """
 
 from __future__ import annotations
@@ -83,6 +84,21 @@ METADATA_DDL: tuple[Statement, ...] = (
   idx text,
   stat text
 )""", "table sqlmite.stat1"),
+    Statement("""CREATE TABLE IF NOT EXISTS sqlmite.migrations (
+  schema_name text PRIMARY KEY REFERENCES sqlmite.databases ON DELETE CASCADE,
+  source text NOT NULL,
+  snapshot text,
+  status text NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  finished_at timestamptz
+)""", "table sqlmite.migrations"),
+    Statement("""CREATE TABLE IF NOT EXISTS sqlmite.loaded_tables (
+  schema_name text NOT NULL REFERENCES sqlmite.migrations ON DELETE CASCADE,
+  table_name text NOT NULL,
+  rows bigint NOT NULL,
+  seconds double precision NOT NULL,
+  PRIMARY KEY (schema_name, table_name)
+)""", "table sqlmite.loaded_tables"),
     Statement("""CREATE OR REPLACE FUNCTION sqlmite.next_rowid(
   tbl regclass, col text, seq_schema text, seq_name text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$

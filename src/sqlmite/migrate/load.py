@@ -1,0 +1,83 @@
+"""Loading tables: binary COPY streamed from SQLite, one PostgreSQL transaction per table.
+
+Each table is loaded in one transaction together with its row in ``sqlmite.loaded_tables``, so
+an interrupted migration has, per table, either all its rows and the mark, or neither: running
+the same command again skips the marked tables and never duplicates a row.
+
+The hot loop stays in C as much as it can: SQLite evaluates, per row, whether any value is a
+stray for its native type (``typeof`` tests in the SELECT), and rows without strays go to
+psycopg's binary COPY as SQLite returned them. Only rows with strays go through ``RowCodec``.
+Memory stays flat: rows stream from the cursor into the COPY buffer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import apsw
+import psycopg
+
+from sqlmite.mapping.ddl import TablePlan
+from sqlmite.mapping.expressions import quote_ident
+from sqlmite.mapping.values import PgType
+from sqlmite.migrate.rows import pg_copy, pg_table, pg_types, sqlite_select
+
+PROGRESS_EVERY = 20_000  # rows between progress reports
+
+# Per native type: the SQLite condition under which a value needs the codec (a stray, or a REAL
+# that numeric's binary dumper cannot take as a float).
+_NEEDS_CODEC = {
+    PgType.BIGINT: "typeof({c}) NOT IN ('integer', 'null')",
+    PgType.DOUBLE: "typeof({c}) NOT IN ('real', 'null')",
+    PgType.NUMERIC: "typeof({c}) NOT IN ('integer', 'null')",
+    PgType.TEXT: "(typeof({c}) NOT IN ('text', 'null') OR instr({c}, char(0)) > 0)",
+    PgType.BYTEA: "typeof({c}) NOT IN ('blob', 'null')",
+}
+
+
+def fast_select(plan: TablePlan) -> str:
+    """``sqlite_select`` plus a last column that is 1 when the row needs the codec."""
+    checks = [_NEEDS_CODEC[c.pg_type].format(c=quote_ident(c.name)) for c in plan.columns]
+    flag = " OR ".join(checks) if checks else "0"
+    base = sqlite_select(plan)
+    head, _, tail = base.partition(" FROM ")
+    return f"{head}, ({flag}) FROM {tail}"
+
+
+@dataclass(frozen=True)
+class TableLoaded:
+    name: str
+    rows: int
+    seconds: float
+
+
+def load_table(sqlite: apsw.Connection, pg: psycopg.Connection[Any], pg_schema: str, plan: TablePlan,
+               progress: Callable[[str, int], None] | None = None) -> TableLoaded:
+    """COPY one table from ``sqlite`` into its (empty) PostgreSQL table and mark it loaded, atomically."""
+    started = time.monotonic()
+    rows = 0
+    encode = plan.encode
+    with pg.transaction():
+        pg.execute(f"TRUNCATE {pg_table(pg_schema, plan)}")  # a stale partial load cannot survive
+        with pg.cursor().copy(pg_copy(pg_schema, plan)) as copy:
+            copy.set_types(pg_types(plan))
+            write = copy.write_row
+            for row in sqlite.execute(fast_select(plan)):
+                if row[-1]:
+                    write(encode(row[:-1]))
+                else:
+                    write((*row[:-1], None))
+                rows += 1
+                if progress is not None and rows % PROGRESS_EVERY == 0:
+                    progress(plan.name, PROGRESS_EVERY)
+        seconds = time.monotonic() - started
+        pg.execute(
+            "INSERT INTO sqlmite.loaded_tables (schema_name, table_name, rows, seconds) VALUES (%s, %s, %s, %s)",
+            (pg_schema, plan.name, rows, seconds),
+        )
+    if progress is not None:
+        progress(plan.name, rows % PROGRESS_EVERY)
+    return TableLoaded(plan.name, rows, seconds)
