@@ -1,13 +1,13 @@
 """sqlmite's Python API: each function is what one CLI command does, so the two cannot drift.
 
-    >>> from sqlmite.api import create_postgres_schema
+    >>> from sqlmite.api import create_postgres_schema, migrate
     >>> result = create_postgres_schema("jellyfin.db")           # embedded PostgreSQL by default
     >>> result.pg_schema, len(result.tables)
+    >>> migrate("jellyfin.db", replace=True).rows                 # sqlmite migrate jellyfin.db --replace
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,8 +17,12 @@ from sqlmite.backend import ConnectionManager, resolve_params
 from sqlmite.backend.schema import install_schema
 from sqlmite.config import Settings, load_settings
 from sqlmite.errors import BackendError
-from sqlmite.mapping.ddl import Profile, SchemaPlan, plan_schema
+from sqlmite.mapping.ddl import Profile, SchemaPlan, default_pg_schema, plan_schema
+from sqlmite.migrate import MigrateResult, migrate
 from sqlmite.sqlite.schema import SqliteSchema, open_readonly, read_schema
+
+
+__all__ = ["MigrateResult", "SchemaResult", "create_postgres_schema", "migrate", "read_sqlite_schema"]
 
 
 @dataclass
@@ -50,12 +54,6 @@ class SchemaResult:
             "tables": [t.__dict__ for t in self.tables], "indexes": self.indexes, "statements": self.statements,
             "notes": self.notes,
         }
-
-
-def default_pg_schema(path: str | Path) -> str:
-    """The PostgreSQL schema for a SQLite file when none is configured: its file name's stem."""
-    stem = Path(path).stem or "main"
-    return re.sub(r"\s+", "_", stem)
 
 
 def read_sqlite_schema(path: str | Path) -> SqliteSchema:

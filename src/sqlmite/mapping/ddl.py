@@ -18,9 +18,11 @@ Rowids get ``sqlmite.next_rowid(...)`` as default: SQLite's own rule (max + 1, o
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from sqlmite.errors import UnsupportedSchemaError
@@ -65,6 +67,12 @@ def pg_ident(name: str) -> str:
     digest = hashlib.sha1(raw).hexdigest()[:8]
     prefix = raw[: PG_NAME_MAX - 9].decode("utf-8", errors="ignore")
     return f"{prefix}_{digest}"
+
+
+def default_pg_schema(path: str | Path) -> str:
+    """The PostgreSQL schema for a SQLite file when none is configured: its file name's stem."""
+    stem = Path(path).stem or "main"
+    return re.sub(r"\s+", "_", stem)
 
 
 @dataclass(frozen=True)

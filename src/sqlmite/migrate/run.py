@@ -26,7 +26,7 @@ from sqlmite.backend import ConnectionManager, resolve_params
 from sqlmite.backend.schema import TargetNotEmptyError, create_tables, drop_schema, finish_tables, schema_in_use
 from sqlmite.config import Settings, load_settings
 from sqlmite.errors import BackendError
-from sqlmite.mapping.ddl import Profile, SchemaPlan, TablePlan, plan_schema
+from sqlmite.mapping.ddl import Profile, SchemaPlan, TablePlan, default_pg_schema, plan_schema
 from sqlmite.migrate.load import TableLoaded, load_table
 from sqlmite.migrate.rows import pg_table
 from sqlmite.migrate.scan import ScanResult, scan
@@ -103,8 +103,6 @@ def migrate(
     progress: Progress | None = None,
 ) -> MigrateResult:
     """Migrate ``source`` into PostgreSQL; see the module docstring for the order of work."""
-    from sqlmite.api import default_pg_schema
-
     settings = settings or load_settings()
     progress = progress or _Quiet()
     started = time.monotonic()
