@@ -20,6 +20,7 @@ from typing import Any
 import apsw
 import psycopg
 
+from sqlmite.errors import FidelityError
 from sqlmite.mapping.ddl import TablePlan
 from sqlmite.mapping.expressions import quote_ident
 from sqlmite.mapping.values import PgType
@@ -47,6 +48,22 @@ def fast_select(plan: TablePlan) -> str:
     return f"{head}, ({flag}) FROM {tail}"
 
 
+def invalid_text(sqlite: apsw.Connection, plan: TablePlan) -> FidelityError:
+    """Find the value SQLite stores as TEXT that is not UTF-8 (PostgreSQL cannot hold it as text)."""
+    key_expr = "rowid" if not plan.without_rowid else ", ".join(quote_ident(c) for c in plan.primary_key)
+    for col in plan.columns:
+        q = quote_ident(col.name)
+        query = (f"SELECT CAST({q} AS BLOB), {key_expr} FROM main.{quote_ident(plan.name)} "
+                 f"WHERE typeof({q}) = 'text'")
+        for raw, *key in sqlite.execute(query):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return FidelityError(plan.name, col.name, key[0] if len(key) == 1 else tuple(key), "TEXT",
+                                     f"is not valid UTF-8 (bytes {raw[:16].hex()}...)")
+    return FidelityError(plan.name, "?", None, "TEXT", "is not valid UTF-8")
+
+
 @dataclass(frozen=True)
 class TableLoaded:
     name: str
@@ -65,14 +82,17 @@ def load_table(sqlite: apsw.Connection, pg: psycopg.Connection[Any], pg_schema: 
         with pg.cursor().copy(pg_copy(pg_schema, plan)) as copy:
             copy.set_types(pg_types(plan))
             write = copy.write_row
-            for row in sqlite.execute(fast_select(plan)):
-                if row[-1]:
-                    write(encode(row[:-1]))
-                else:
-                    write((*row[:-1], None))
-                rows += 1
-                if progress is not None and rows % PROGRESS_EVERY == 0:
-                    progress(plan.name, PROGRESS_EVERY)
+            try:
+                for row in sqlite.execute(fast_select(plan)):
+                    if row[-1]:
+                        write(encode(row[:-1]))
+                    else:
+                        write((*row[:-1], None))
+                    rows += 1
+                    if progress is not None and rows % PROGRESS_EVERY == 0:
+                        progress(plan.name, PROGRESS_EVERY)
+            except UnicodeDecodeError:
+                raise invalid_text(sqlite, plan) from None
         seconds = time.monotonic() - started
         pg.execute(
             "INSERT INTO sqlmite.loaded_tables (schema_name, table_name, rows, seconds) VALUES (%s, %s, %s, %s)",
