@@ -4,6 +4,8 @@
     >>> result = create_postgres_schema("jellyfin.db")           # embedded PostgreSQL by default
     >>> result.pg_schema, len(result.tables)
     >>> migrate("jellyfin.db", replace=True).rows                 # sqlmite migrate jellyfin.db --replace
+    >>> verify("jellyfin.db").ok                                  # sqlmite verify jellyfin.db
+    >>> export(None, "copy.db", pg_schema="jellyfin").rows        # sqlmite export copy.db --schema jellyfin
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from sqlmite.backend.schema import install_schema
 from sqlmite.config import Settings, load_settings
 from sqlmite.errors import BackendError
 from sqlmite.mapping.ddl import Profile, SchemaPlan, default_pg_schema, plan_schema
-from sqlmite.migrate import MigrateResult, migrate
+from sqlmite.migrate import ExportReport, MigrateResult, VerifyReport, export, migrate, verify
 from sqlmite.sqlite.schema import SqliteSchema, open_readonly, read_schema
 
 
-__all__ = ["MigrateResult", "SchemaResult", "create_postgres_schema", "migrate", "read_sqlite_schema"]
+__all__ = ["ExportReport", "MigrateResult", "SchemaResult", "VerifyReport", "create_postgres_schema", "export",
+           "migrate", "read_sqlite_schema", "verify"]
 
 
 @dataclass

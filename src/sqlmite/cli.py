@@ -50,8 +50,8 @@ LogFormatOption = Annotated[str | None, typer.Option("--log-format", help="text 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary.")]
 
 
-def _settings(config: Path | None, **cli: Any) -> Settings:
-    settings = load_settings(cli=cli, config_file=config, flags={"database_url": "--to"})
+def _settings(config: Path | None, url_flag: str = "--to", **cli: Any) -> Settings:
+    settings = load_settings(cli=cli, config_file=config, flags={"database_url": url_flag})
     setup_logging(settings.log_format, settings.log_level)
     return settings
 
@@ -249,6 +249,109 @@ def _show_dry_run(result: Any, as_json: bool) -> None:
     out.print(table)
     for note in result.plan.notes:
         out.print(f"-- note: {note}", markup=False, highlight=False)
+
+
+@app.command("verify")
+def verify_command(
+    source: Annotated[Path, typer.Argument(help="The SQLite database (read through SQLite; never modified).")],
+    to: Annotated[str | None, typer.Option("--to", help="PostgreSQL URL; default: configured or embedded.")] = None,
+    pg_schema: Annotated[str | None, typer.Option("--schema", help="PostgreSQL schema; default: the file's stem.")] = None,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    log_format: LogFormatOption = None,
+) -> None:
+    """Prove that PostgreSQL holds exactly what a SQLite file holds, storage classes included.
+
+    Compares every row, the schema, user_version, application_id, sqlite_sequence and
+    sqlite_stat1; each side is checksummed on its own (the file as one snapshot, even while the
+    application writes). Exit code 0 when everything matches; 1 when something differs, with a table of what
+    differs and the first differing row keys.
+
+    Example: sqlmite verify jellyfin.db --to postgresql://jellyfin@db/jellyfin
+    """
+    from sqlmite.migrate.verify import verify
+
+    try:
+        settings = _settings(config, database_url=to, data_dir=data_dir, log_format=log_format)
+        with err.status("verifying") as status:
+            report = verify(source, settings, pg_schema=pg_schema,
+                            progress=lambda table: status.update(f"verifying {escape(table)}"))
+    except SqlmiteError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        out.print_json(json.dumps(report.as_dict()))
+    else:
+        _show_verify(report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _show_verify(report: Any) -> None:
+    what = f"{report.source} and {report.target} schema {report.pg_schema!r}"
+    rate = f"{report.rows:,} rows in {len(report.tables)} tables, {report.seconds:.1f} s ({report.rows_per_second:,.0f} rows/s)"
+    if report.ok:
+        out.print(f"{what}: everything matches; {rate}", markup=False, highlight=False, soft_wrap=True)
+        return
+    table = Table(title=escape(f"{what} differ"))
+    for name in ("what", "SQLite", "PostgreSQL", "first differing rows"):
+        table.add_column(name)
+    for m in report.metadata:
+        if not m.match:
+            table.add_row(escape(m.name), escape(m.sqlite), escape(m.pg), "")
+    for t in report.tables:
+        if not t.match:
+            rows = "; ".join(f"{d.describe()} ({d.kind})" for d in t.first_differences) or (t.note or "")
+            table.add_row(escape(f"table {t.name}"), _rows(t.rows_sqlite), _rows(t.rows_pg), escape(rows))
+    out.print(table)
+    out.print(f"checked {rate}", markup=False, highlight=False)
+
+
+def _rows(n: int | None) -> str:
+    return "(missing)" if n is None else f"{n:,} rows"
+
+
+@app.command("export")
+def export_command(
+    target: Annotated[Path, typer.Argument(help="The SQLite file to write (must not exist unless --replace).")],
+    from_url: Annotated[str | None, typer.Option("--from", help="PostgreSQL URL; default: configured or embedded.")] = None,
+    pg_schema: Annotated[str | None, typer.Option(
+        "--schema", help="PostgreSQL schema to export; default: the schema setting, else TARGET's stem.")] = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Overwrite TARGET if it exists.")] = False,
+    as_json: JsonOption = False,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    log_format: LogFormatOption = None,
+) -> None:
+    """Rebuild a SQLite file from PostgreSQL: the same schema, pragmas and rows, storage classes included.
+
+    The first argument is the file to write; PostgreSQL is named with --from (in every other
+    command --to names PostgreSQL, so it never names a file here). The file is written under a
+    temporary name and renamed when complete; an existing TARGET is refused with exit code 7
+    unless --replace. Check the result with `sqlmite verify TARGET --schema NAME`.
+
+    Example: sqlmite export jellyfin.db --from postgresql://jellyfin@db/jellyfin --schema jellyfin
+    """
+    from sqlmite.mapping.ddl import default_pg_schema
+    from sqlmite.migrate.export import export
+
+    try:
+        settings = _settings(config, url_flag="--from", database_url=from_url, data_dir=data_dir,
+                             log_format=log_format)
+        name = pg_schema or settings.schema or default_pg_schema(target)
+        with err.status("exporting") as status:
+            report = export(settings, target, pg_schema=name, replace=replace,
+                            progress=lambda table: status.update(f"exporting {escape(table)}"))
+    except SqlmiteError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        out.print_json(json.dumps(report.as_dict()))
+        return
+    out.print(f"exported {report.target} schema {report.pg_schema!r} → {report.path}: {report.rows:,} rows in "
+              f"{len(report.tables)} tables, {report.size_bytes / 1e6:.1f} MB, {report.seconds:.1f} s "
+              f"({report.rows_per_second:,.0f} rows/s, {report.mb_per_second:.1f} MB/s)",
+              markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("config")

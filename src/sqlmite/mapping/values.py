@@ -196,6 +196,9 @@ class RowCodec:
     def __init__(self, table: str, columns: Sequence[ColumnCodec]) -> None:
         self.table = table
         self.columns = tuple(columns)
+        # Only numeric and bytea values need converting on the way back (psycopg gives Decimal
+        # and bytes-like); the rest come back as SQLite's own Python types.
+        self._converting = tuple(i for i, c in enumerate(self.columns) if c.pg_type in (PgType.NUMERIC, PgType.BYTEA))
 
     def encode(self, row: Sequence[SqliteValue], key: object = None) -> list[Any]:
         """Native values plus overflow for one SQLite row; ``key`` names the row in errors."""
@@ -227,11 +230,12 @@ class RowCodec:
 
     def decode(self, pg_row: Sequence[Any]) -> tuple[SqliteValue, ...]:
         """The SQLite row for a PostgreSQL row produced by ``encode``."""
-        *natives, overflow = pg_row
-        values = []
-        for col, native in zip(self.columns, natives, strict=True):
-            if native is None and overflow and col.name in overflow:
-                values.append(decode_stray(overflow[col.name]))
-            else:
-                values.append(from_native(col.pg_type, native))
+        *values, overflow = pg_row
+        for i in self._converting:
+            if values[i] is not None:
+                values[i] = from_native(self.columns[i].pg_type, values[i])
+        if overflow:
+            for i, col in enumerate(self.columns):
+                if col.name in overflow:
+                    values[i] = decode_stray(overflow[col.name])
         return tuple(values)

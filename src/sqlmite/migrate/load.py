@@ -24,7 +24,7 @@ from sqlmite.errors import FidelityError
 from sqlmite.mapping.ddl import TablePlan
 from sqlmite.mapping.expressions import quote_ident
 from sqlmite.mapping.values import PgType
-from sqlmite.migrate.rows import pg_copy, pg_table, pg_types, sqlite_select
+from sqlmite.migrate.rows import pg_copy, pg_table, pg_types, source_list
 
 PROGRESS_EVERY = 20_000  # rows between progress reports
 
@@ -43,9 +43,7 @@ def fast_select(plan: TablePlan) -> str:
     """``sqlite_select`` plus a last column that is 1 when the row needs the codec."""
     checks = [_NEEDS_CODEC[c.pg_type].format(c=quote_ident(c.name)) for c in plan.columns]
     flag = " OR ".join(checks) if checks else "0"
-    base = sqlite_select(plan)
-    head, _, tail = base.partition(" FROM ")
-    return f"{head}, ({flag}) FROM {tail}"
+    return f"SELECT {source_list(plan)}, ({flag}) FROM main.{quote_ident(plan.name)}"
 
 
 def invalid_text(sqlite: apsw.Connection, plan: TablePlan) -> FidelityError:

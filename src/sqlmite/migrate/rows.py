@@ -19,15 +19,19 @@ from sqlmite.mapping.values import SqliteValue
 
 def sqlite_select(plan: TablePlan) -> str:
     """``SELECT rowid?, "col", ... FROM "table"`` on the SQLite side."""
-    cols = ", ".join("rowid" if c == "rowid" else quote_ident(c) for c in plan.source_columns)
-    return f"SELECT {cols} FROM main.{quote_ident(plan.name)}"
+    return f"SELECT {source_list(plan)} FROM main.{quote_ident(plan.name)}"
 
 
 def sqlite_insert(plan: TablePlan) -> str:
     """``INSERT INTO "table" (rowid?, "col", ...) VALUES (?, ...)`` to write rows back into SQLite."""
-    cols = ", ".join("rowid" if c == "rowid" else quote_ident(c) for c in plan.source_columns)
     marks = ", ".join("?" * len(plan.source_columns))
-    return f"INSERT INTO main.{quote_ident(plan.name)} ({cols}) VALUES ({marks})"
+    return f"INSERT INTO main.{quote_ident(plan.name)} ({source_list(plan)}) VALUES ({marks})"
+
+
+def source_list(plan: TablePlan) -> str:
+    """The kept rowid unquoted (a quoted "rowid" would mean a column of that name), then the columns."""
+    names = [quote_ident(c.name) for c in plan.columns]
+    return ", ".join(([plan.rowid_name] if plan.keeps_rowid else []) + names)
 
 
 def pg_table(pg_schema: str, plan: TablePlan) -> str:
