@@ -1,0 +1,25 @@
+"""The ``sqlmite`` command line: thin commands over ``sqlmite.api``, one module per family.
+
+Exit codes (docs/cli.md): 0 success, 1 unexpected failure (or ``verify`` found a difference),
+2 invalid configuration or usage, 3 PostgreSQL unreachable or refusing us, 4 SQLite source
+unreadable, 5 schema not expressible, 6 a value that cannot be stored faithfully, 7 target
+already holds data.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from sqlmite.cli import demo, migration, schema  # noqa: F401  (importing registers the commands)
+from sqlmite.cli.common import app, err
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("sqlmite: interrupted")
+        sys.exit(130)
