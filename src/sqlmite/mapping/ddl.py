@@ -243,9 +243,8 @@ class _TableMapper:
         lines.append(f"{quote_ident(OVERFLOW_COLUMN)} jsonb")
         for plan in self.columns:
             if plan.not_null and not plan.native_not_null:
-                # Fix (tests/test_migrate.py): `col IS NOT NULL OR overflow ? 'col'` is NULL, not
-                # false, when the overflow column is NULL, and a CHECK passes on NULL: such a
-                # NOT NULL column accepted NULL. coalesce makes the missing stray count as absent.
+                # `overflow ? 'col'` is NULL when the overflow column is NULL, and a CHECK passes
+                # on NULL: coalesce makes a missing stray count as absent.
                 lines.append(f"CHECK ({quote_ident(plan.pg_name)} IS NOT NULL OR "
                              f"coalesce({quote_ident(OVERFLOW_COLUMN)} ? {quote_literal(plan.name)}, false))")
         body = ",\n  ".join(lines)
@@ -299,9 +298,8 @@ class _TableMapper:
             assert source is not None
             sql = expr.value(f"{source} COLLATE {key.collation}" if key.collation != "BINARY" else source)
             if key.column is None:
-                # Fix (tests/test_migrate.py): PostgreSQL takes an index key that is neither a column
-                # nor a function call only in parentheses; `plays * 2 + 1` became
-                # `(("plays")::numeric * 2)::numeric + 1`, a syntax error, and migrate crashed.
+                # PostgreSQL takes an index key that is neither a column nor a function call only
+                # in parentheses (`(a * 2 + 1)`).
                 sql = f"({sql})"
             # SQLite sorts NULLs first ascending and last descending.
             parts.append(f"{sql} {'DESC NULLS LAST' if key.desc else 'ASC NULLS FIRST'}")

@@ -121,8 +121,7 @@ def migrate(
         with manager.connection() as pg:
             state = migration_state(pg, name)
             _check_target(pg, name, state, replace, progress)
-        # Fix (tests/test_migrate.py): with --replace, _check_target has just dropped the interrupted
-        # migration, so it must not be resumed (it crashed with 'schema ... does not exist').
+        # With --replace, _check_target has just dropped an interrupted migration: start afresh.
         resume = state is not None and state.resumable and not replace
         if resume:
             assert state is not None and state.snapshot is not None
