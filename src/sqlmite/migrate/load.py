@@ -48,7 +48,10 @@ def fast_select(plan: TablePlan) -> str:
 
 def invalid_text(sqlite: apsw.Connection, plan: TablePlan) -> FidelityError:
     """Find the value SQLite stores as TEXT that is not UTF-8 (PostgreSQL cannot hold it as text)."""
-    key_expr = "rowid" if not plan.without_rowid else ", ".join(quote_ident(c) for c in plan.primary_key)
+    # In a WITHOUT ROWID table the key may be the invalid text itself: read text keys as blobs.
+    key_expr = "rowid" if not plan.without_rowid else ", ".join(
+        f"CASE WHEN typeof({quote_ident(c)}) = 'text' THEN CAST({quote_ident(c)} AS BLOB) ELSE {quote_ident(c)} END"
+        for c in plan.primary_key)
     for col in plan.columns:
         q = quote_ident(col.name)
         query = (f"SELECT CAST({q} AS BLOB), {key_expr} FROM main.{quote_ident(plan.name)} "
@@ -57,6 +60,8 @@ def invalid_text(sqlite: apsw.Connection, plan: TablePlan) -> FidelityError:
             try:
                 raw.decode("utf-8")
             except UnicodeDecodeError:
+                key = [k.decode("utf-8", "backslashreplace") if isinstance(k, bytes) and plan.without_rowid else k
+                       for k in key]
                 return FidelityError(plan.name, col.name, key[0] if len(key) == 1 else tuple(key), "TEXT",
                                      f"is not valid UTF-8 (bytes {raw[:16].hex()}...)")
     return FidelityError(plan.name, "?", None, "TEXT", "is not valid UTF-8")

@@ -9,9 +9,13 @@ mark the migration complete. Progress is kept in PostgreSQL so the same command 
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
 import queue
+import signal
+import sys
 import time
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -33,6 +37,9 @@ from sqlmite.migrate.scan import ScanResult, scan
 from sqlmite.migrate.source import backup, check_integrity, open_source
 from sqlmite.migrate.state import MigrationState, finish_migration, loaded_tables, migration_state, start_migration
 from sqlmite.sqlite.schema import SqliteSchema, read_schema
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class Progress(Protocol):
@@ -193,20 +200,36 @@ def _load_here(reader: apsw.Connection, manager: ConnectionManager, name: str, t
     return loaded
 
 
-def _lost(exc: psycopg.Error, table: str) -> BackendError:
+def _lost(exc: psycopg.Error, step: str) -> BackendError:
+    """``step`` is a table name, or "keys and indexes" for the last step."""
     first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if getattr(exc, "sqlstate", None) == "53100":
         first = f"PostgreSQL ran out of disk space ({first})"
-    return BackendError(f"loading table {table!r} failed: {first}. Tables loaded so far are kept; "
+    what = step if step == "keys and indexes" else f"table {step!r}"
+    return BackendError(f"loading {what} failed: {first}. Tables loaded so far are kept; "
                         "run the same command again to resume")
 
 
-def _worker(read_path: str, params: dict[str, Any], name: str, plan: TablePlan, updates: Any) -> TableLoaded:
+_updates: Any = None  # in a worker process: the queue progress goes back through
+
+
+def _worker_start(updates: Any) -> None:
+    """Each worker dies with the migrate process (a killed parent must not leave loaders running)."""
+    global _updates
+    _updates = updates
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
+
+
+def _worker(read_path: str, params: dict[str, Any], name: str, plan: TablePlan) -> TableLoaded:
     """One table in a worker process: its own SQLite reader (the snapshot file) and connection."""
     sqlite = open_source(read_path)
     try:
         with psycopg.connect(**params) as pg, sqlite:
-            return load_table(sqlite, pg, name, plan, lambda table, rows: updates.put((table, rows)))
+            return load_table(sqlite, pg, name, plan, lambda table, rows: _updates.put((table, rows)))
     except psycopg.OperationalError as exc:
         raise _lost(exc, plan.name) from None
     except psycopg.Error as exc:
@@ -220,9 +243,9 @@ def _load_parallel(read_path: str, params: dict[str, Any], name: str, todo: list
     """Tables in ``workers`` processes (SQLite decoding and COPY encoding need the CPU, not threads)."""
     context = multiprocessing.get_context("spawn")
     loaded: list[TableLoaded] = []
-    with context.Manager() as shared, ProcessPoolExecutor(workers, mp_context=context) as pool:
-        updates = shared.Queue()
-        pending: set[Future[TableLoaded]] = {pool.submit(_worker, read_path, params, name, t, updates) for t in todo}
+    updates = context.Queue()
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start, initargs=(updates,)) as pool:
+        pending: set[Future[TableLoaded]] = {pool.submit(_worker, read_path, params, name, t) for t in todo}
         try:
             while pending:
                 finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -251,9 +274,8 @@ def _drain(updates: Any, progress: Progress) -> None:
 def _finish(manager: ConnectionManager, schema: SqliteSchema, plan: SchemaPlan, name: str) -> None:
     """Keys, indexes, foreign keys and statistics after the data; then the migration is complete."""
     with manager.connection() as pg:
-        # Fix (tests/test_migrate.py): a psycopg error here (existing rows violating a CHECK that
-        # SQLite never enforced on them, a full disk while indexes build) escaped as a traceback
-        # with exit code 1. Report it in one line; the loaded tables stay, so a re-run resumes.
+        # Existing rows can violate a CHECK SQLite never enforced on them, and a disk can fill while
+        # indexes build: one line each; the loaded tables stay, so a re-run resumes.
         try:
             with pg.transaction():
                 # Index builds sort whole tables; more memory makes them in-memory sorts.
@@ -264,7 +286,7 @@ def _finish(manager: ConnectionManager, schema: SqliteSchema, plan: SchemaPlan, 
             raise UnsupportedSchemaError(f"PostgreSQL schema {name!r}",
                                          f"existing rows violate a constraint: {str(exc).splitlines()[0]}") from None
         except psycopg.OperationalError as exc:
-            raise _lost(exc, "(keys and indexes)") from None
+            raise _lost(exc, "keys and indexes") from None
         pg.autocommit = True
         try:
             for table in plan.tables:
