@@ -11,7 +11,6 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from sqlmite.config.secret import describe_target, redact
 from sqlmite.config.settings import Settings
 from sqlmite.errors import ConfigError
 

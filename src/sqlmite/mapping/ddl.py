@@ -78,10 +78,17 @@ def default_pg_schema(path: str | Path) -> str:
 
 @dataclass(frozen=True)
 class Statement:
-    """One DDL statement and the object it creates (for the audit trail and error messages)."""
+    """One DDL statement and the object it creates (for the audit trail and error messages).
+
+    ``table`` names the SQLite table a post-data statement belongs to, so statements of
+    different tables can run on different connections at once; ``constraint`` names a foreign
+    key added ``NOT VALID``, which a loader may then try to validate.
+    """
 
     sql: str
     obj: str
+    table: str | None = None
+    constraint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -173,9 +180,11 @@ class _TableMapper:
 
     def __init__(self, schema: SqliteSchema, table: Table, pg_schema: str, profile: Profile,
                  observed: Mapping[tuple[str, str], set[StorageClass]],
-                 unchecked_fks: Set[tuple[str, int]] = frozenset()) -> None:
+                 unchecked_fks: Set[tuple[str, int]] = frozenset(), validate_fks: bool = True) -> None:
         self.schema, self.table, self.profile = schema, table, profile
         self.unchecked_fks = unchecked_fks
+        self.validate_fks = validate_fks
+        self.peers: dict[str, _TableMapper] = {}
         self.obj = f"table {table.name!r}"
         self.qtable = f"{quote_ident(pg_schema)}.{quote_ident(pg_ident(table.name))}"
         self.pg_schema = pg_schema
@@ -265,10 +274,10 @@ class _TableMapper:
         if self.plan.keeps_rowid:
             kind = "UNIQUE" if table.primary_key else "PRIMARY KEY"
             out.append(Statement(f"ALTER TABLE {self.qtable} ADD {kind} ({quote_ident(ROWID_COLUMN)})",
-                                 f"{self.obj} rowid key"))
+                                 f"{self.obj} rowid key", table.name))
         if table.rowid_alias:
             out.append(Statement(f"ALTER TABLE {self.qtable} ADD PRIMARY KEY ({quote_ident(self.rowid_pg or '')})",
-                                 f"{self.obj} primary key"))
+                                 f"{self.obj} primary key", table.name))
         elif pk_index is not None:
             # SQLite lets NULLs into the primary key of a rowid table; PostgreSQL's PRIMARY KEY would not.
             nullable = not table.without_rowid and any(not table.column(c).not_null for c in table.primary_key)
@@ -279,16 +288,16 @@ class _TableMapper:
         for i, check in enumerate(table.checks):
             what = f"{self.obj}, CHECK {check.name or i + 1}"
             predicate = SchemaExpression(what, self.refs).predicate(check.expression)
-            out.append(Statement(f"ALTER TABLE {self.qtable} ADD CHECK ({predicate})", what))
+            out.append(Statement(f"ALTER TABLE {self.qtable} ADD CHECK ({predicate})", what, table.name))
         return out
 
     def _unique(self, index: Index, kind: str, what: str) -> Statement:
         if all(k.column and k.collation == "BINARY" for k in index.keys):
             cols = ", ".join(quote_ident(self.refs[k.column].pg_name) for k in index.keys if k.column)
-            return Statement(f"ALTER TABLE {self.qtable} ADD {kind} ({cols})", f"{self.obj} {what}")
+            return Statement(f"ALTER TABLE {self.qtable} ADD {kind} ({cols})", f"{self.obj} {what}", self.table.name)
         # A NOCASE/RTRIM key is unique on its folded form: an expression index, not a constraint.
         keys = self._keys(index, f"{self.obj} {what}")
-        return Statement(f"CREATE UNIQUE INDEX ON {self.qtable} ({keys})", f"{self.obj} {what}")
+        return Statement(f"CREATE UNIQUE INDEX ON {self.qtable} ({keys})", f"{self.obj} {what}", self.table.name)
 
     def _keys(self, index: Index, what: str) -> str:
         expr = SchemaExpression(what, self.refs)
@@ -311,7 +320,7 @@ class _TableMapper:
                f"ON {self.qtable} ({self._keys(index, what)})")
         if index.where:
             sql += f" WHERE {SchemaExpression(what, self.refs).predicate(index.where)}"
-        return Statement(sql, what)
+        return Statement(sql, what, self.table.name)
 
     def foreign_key(self, fk: ForeignKey, n: int) -> Statement:
         what = f"{self.obj}, foreign key {n} ({', '.join(fk.columns)}) → {fk.parent!r}"
@@ -326,11 +335,14 @@ class _TableMapper:
             raise UnsupportedSchemaError(what, "the parent key is not a PRIMARY KEY or UNIQUE constraint "
                                                "(SQLite reports 'foreign key mismatch' on use)")
         child_types = [self.plan.columns[self.table.column(c).cid].pg_type for c in fk.columns]
-        parent_types = [native_type_for(parent.column(c).affinity) for c in parent_cols]
+        parent_plan = self.peers[parent.name].plan
+        parent_types = [parent_plan.columns[parent.column(c).cid].pg_type for c in parent_cols]
         if any(a.base != b.base for a, b in zip(child_types, parent_types)):
             raise UnsupportedSchemaError(what, "the key columns have different affinities, which PostgreSQL "
                                                "cannot compare in a foreign key")
-        sql = (f"ALTER TABLE {self.qtable} ADD FOREIGN KEY ({', '.join(quote_ident(pg_ident(c)) for c in fk.columns)}) "
+        name = pg_ident(f"{self.table.name}_fk{n}")
+        sql = (f"ALTER TABLE {self.qtable} ADD CONSTRAINT {quote_ident(name)} "
+               f"FOREIGN KEY ({', '.join(quote_ident(pg_ident(c)) for c in fk.columns)}) "
                f"REFERENCES {quote_ident(self.pg_schema)}.{quote_ident(pg_ident(parent.name))} "
                f"({', '.join(quote_ident(pg_ident(c)) for c in parent_cols)})")
         if self.profile is Profile.REPLICA:
@@ -343,7 +355,11 @@ class _TableMapper:
                 sql += " DEFERRABLE INITIALLY DEFERRED"
         if (self.table.name, n) in self.unchecked_fks:
             # Existing rows already violate it (SQLite allowed that); enforce it for new rows only.
-            sql += " NOT VALID"
+            return Statement(sql + " NOT VALID", what)
+        if not self.validate_fks:
+            # The caller validates it after the load (VALIDATE CONSTRAINT), keeping it NOT VALID
+            # if existing rows violate it: cheaper than SQLite's foreign_key_check beforehand.
+            return Statement(sql + " NOT VALID", what, self.table.name, name)
         return Statement(sql, what)
 
 
@@ -359,14 +375,16 @@ def _is_unique(table: Table, cols: list[str]) -> bool:
 
 def plan_schema(schema: SqliteSchema, pg_schema: str, profile: Profile = Profile.REPLICA,
                 observed: Mapping[tuple[str, str], set[StorageClass]] | None = None,
-                unchecked_fks: Set[tuple[str, int]] = frozenset()) -> SchemaPlan:
+                unchecked_fks: Set[tuple[str, int]] = frozenset(),
+                validate_fks: bool = True) -> SchemaPlan:
     """The PostgreSQL DDL for ``schema`` in ``pg_schema``; raises ``UnsupportedSchemaError`` naming
     the first object it cannot express with SQLite's meaning.
 
     ``observed`` maps (table, column) to the storage classes a data scan found; it lets the mapper
     choose better native types and admit strays in NOT NULL columns. Without it, the mapping
-    follows affinity alone. ``unchecked_fks`` names foreign keys, as (table, 1-based number in
-    declaration order), that existing rows violate: they are added ``NOT VALID``.
+    follows affinity alone. ``unchecked_fks`` names foreign keys, as (table, 1-based number in declaration order), that
+    existing rows violate: they are added ``NOT VALID``. With ``validate_fks`` false, every foreign
+    key is added ``NOT VALID`` and named in its ``Statement.constraint`` for the caller to validate.
     """
     plan = SchemaPlan(pg_schema, profile)
     for row in schema.virtual_tables:
@@ -382,8 +400,9 @@ def plan_schema(schema: SqliteSchema, pg_schema: str, profile: Profile = Profile
     plan.pre_data.append(Statement(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(pg_schema)}", f"schema {pg_schema!r}"))
     mappers = {}
     for table in schema.tables:
-        mapper = _TableMapper(schema, table, pg_schema, profile, observed or {}, unchecked_fks)
+        mapper = _TableMapper(schema, table, pg_schema, profile, observed or {}, unchecked_fks, validate_fks)
         mappers[table.name] = mapper
+        mapper.peers = mappers
         plan.tables.append(mapper.plan)
         plan.pre_data.extend(mapper.create())
     for mapper in mappers.values():

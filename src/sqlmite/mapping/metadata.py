@@ -97,8 +97,11 @@ METADATA_DDL: tuple[Statement, ...] = (
   table_name text NOT NULL,
   rows bigint NOT NULL,
   seconds double precision NOT NULL,
+  keys_done boolean NOT NULL DEFAULT false,
   PRIMARY KEY (schema_name, table_name)
 )""", "table sqlmite.loaded_tables"),
+    Statement("ALTER TABLE sqlmite.loaded_tables ADD COLUMN IF NOT EXISTS keys_done boolean NOT NULL DEFAULT false",
+              "table sqlmite.loaded_tables"),
     Statement("""CREATE OR REPLACE FUNCTION sqlmite.next_rowid(
   tbl regclass, col text, seq_schema text, seq_name text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$

@@ -5,15 +5,16 @@ an interrupted migration has, per table, either all its rows and the mark, or ne
 the same command again skips the marked tables and never duplicates a row.
 
 The hot loop stays in C as much as it can: SQLite evaluates, per row, whether any value is a
-stray for its native type (``typeof`` tests in the SELECT), and rows without strays go to
-psycopg's binary COPY as SQLite returned them. Only rows with strays go through ``RowCodec``.
+stray for its native type (``typeof`` tests in the SELECT, only for columns the scan found mixed),
+and rows without strays go to psycopg's binary COPY as SQLite returned them. Only rows with
+strays go through ``RowCodec``.
 Memory stays flat: rows stream from the cursor into the COPY buffer.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,9 +40,13 @@ _NEEDS_CODEC = {
 }
 
 
-def fast_select(plan: TablePlan) -> str:
-    """``sqlite_select`` plus a last column that is 1 when the row needs the codec."""
-    checks = [_NEEDS_CODEC[c.pg_type].format(c=quote_ident(c.name)) for c in plan.columns]
+def fast_select(plan: TablePlan, clean: Set[str] = frozenset()) -> str:
+    """``sqlite_select`` plus a last column that is 1 when the row needs the codec.
+
+    ``clean`` names columns the scan of this same snapshot proved to need no codec: they are
+    not checked row by row (text holding U+0000 is the exception PostgreSQL reports itself).
+    """
+    checks = [_NEEDS_CODEC[c.pg_type].format(c=quote_ident(c.name)) for c in plan.columns if c.name not in clean]
     flag = " OR ".join(checks) if checks else "0"
     return f"SELECT {source_list(plan)}, ({flag}) FROM main.{quote_ident(plan.name)}"
 
@@ -75,8 +80,19 @@ class TableLoaded:
 
 
 def load_table(sqlite: apsw.Connection, pg: psycopg.Connection[Any], pg_schema: str, plan: TablePlan,
-               progress: Callable[[str, int], None] | None = None) -> TableLoaded:
+               progress: Callable[[str, int], None] | None = None, clean: Set[str] = frozenset()) -> TableLoaded:
     """COPY one table from ``sqlite`` into its (empty) PostgreSQL table and mark it loaded, atomically."""
+    try:
+        return _load(sqlite, pg, pg_schema, plan, progress, clean)
+    except psycopg.errors.CharacterNotInRepertoire:
+        if not clean:
+            raise
+        # A text value holds U+0000 (the scan does not look inside text): check every row.
+        return _load(sqlite, pg, pg_schema, plan, progress, frozenset())
+
+
+def _load(sqlite: apsw.Connection, pg: psycopg.Connection[Any], pg_schema: str, plan: TablePlan,
+          progress: Callable[[str, int], None] | None, clean: Set[str]) -> TableLoaded:
     started = time.monotonic()
     rows = 0
     encode = plan.encode
@@ -86,7 +102,7 @@ def load_table(sqlite: apsw.Connection, pg: psycopg.Connection[Any], pg_schema: 
             copy.set_types(pg_types(plan))
             write = copy.write_row
             try:
-                for row in sqlite.execute(fast_select(plan)):
+                for row in sqlite.execute(fast_select(plan, clean)):
                     if row[-1]:
                         write(encode(row[:-1]))
                     else:

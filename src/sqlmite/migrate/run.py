@@ -1,10 +1,11 @@
 """``sqlmite migrate``: a SQLite file into PostgreSQL, fast, resumable, nothing lost.
 
 Order of work: check the source (quick_check), back it up online (the backup is the snapshot
-the loaders read), scan it (storage classes per column, sqlite_sequence, sqlite_stat1, violated
-foreign keys), plan the schema from what the data holds, create tables without keys, COPY every
-table (in parallel processes, largest first), then keys, indexes and foreign keys, ANALYZE, and
-mark the migration complete. Progress is kept in PostgreSQL so the same command resumes.
+the loaders read), scan it (what chooses native types or NOT NULL forms; sqlite_sequence,
+sqlite_stat1), plan the schema from what the data holds, create tables without keys, COPY every
+table (in parallel processes, largest first), then keys, indexes and ANALYZE per table (in
+parallel sessions), foreign keys, and mark the migration complete (``finish``). Progress is kept
+in PostgreSQL so the same command resumes.
 """
 
 from __future__ import annotations
@@ -27,16 +28,17 @@ import apsw
 import psycopg
 
 from sqlmite.backend import ConnectionManager, resolve_params
-from sqlmite.backend.schema import TargetNotEmptyError, create_tables, drop_schema, finish_tables, schema_in_use
+from sqlmite.backend.schema import TargetNotEmptyError, create_tables, drop_schema, schema_in_use
 from sqlmite.config import Settings, load_settings
-from sqlmite.errors import BackendError, UnsupportedSchemaError
+from sqlmite.errors import BackendError
 from sqlmite.mapping.ddl import Profile, SchemaPlan, TablePlan, default_pg_schema, plan_schema
+from sqlmite.mapping.values import strays_possible
+from sqlmite.migrate.finish import finish
 from sqlmite.migrate.load import TableLoaded, load_table
-from sqlmite.migrate.rows import pg_table
 from sqlmite.migrate.scan import ScanResult, scan
 from sqlmite.migrate.source import backup, check_integrity, open_source
-from sqlmite.migrate.state import MigrationState, finish_migration, loaded_tables, migration_state, start_migration
-from sqlmite.sqlite.schema import SqliteSchema, read_schema
+from sqlmite.migrate.state import MigrationState, loaded_tables, migration_state, start_migration
+from sqlmite.sqlite.schema import read_schema
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -109,7 +111,11 @@ def migrate(
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> MigrateResult:
-    """Migrate ``source`` into PostgreSQL; see the module docstring for the order of work."""
+    """Migrate ``source`` into PostgreSQL; see the module docstring for the order of work.
+
+    With ``jobs`` > 1 the loaders are separate processes (spawned), so, as with any
+    multiprocessing code, a script calling this must do so under ``if __name__ == "__main__":``.
+    """
     settings = settings or load_settings()
     progress = progress or _Quiet()
     started = time.monotonic()
@@ -117,10 +123,10 @@ def migrate(
     conn = open_source(source)
     check_integrity(conn, source)
     journal_mode = conn.execute("PRAGMA journal_mode").fetchall()[0][0]
-    if dry_run:
+    if dry_run:  # the full type report, and foreign_key_check instead of trying to validate
         with conn:
             schema = read_schema(conn)
-            found = scan(conn, schema)
+            found = scan(conn, schema, full=True)
         plan = plan_schema(schema, name, profile, observed=found.observed, unchecked_fks=found.violated_foreign_keys)
         return MigrateResult(str(source), name, None, None, plan, found)
 
@@ -144,9 +150,10 @@ def migrate(
         with reader:  # one read transaction: the snapshot, when there is no backup file to read
             schema = read_schema(reader)
             schema.pragmas["journal_mode"] = journal_mode
-            found = scan(reader, schema)
-            plan = plan_schema(schema, name, profile, observed=found.observed,
-                               unchecked_fks=found.violated_foreign_keys)
+            workers = min(jobs or _default_jobs(), len(schema.tables) or 1) if backup_path else 1
+            found = scan(reader, schema, full=False, reader=lambda: open_source(read_path), workers=workers)
+            plan = plan_schema(schema, name, profile, observed=found.observed, validate_fks=False)
+            clean = _clean_columns(plan, found)
             result = MigrateResult(str(source), name, manager.target, backup_path, plan, found, resumed=resume)
             with manager.connection() as pg:
                 if not resume:
@@ -158,12 +165,12 @@ def migrate(
             result.skipped = [t.name for t in plan.tables if t.name in done]
             todo.sort(key=lambda t: found.table(t.name).rows, reverse=True)
             progress.start([(t.name, found.table(t.name).rows) for t in todo])
-            workers = min(jobs or _default_jobs(), len(todo)) if backup_path else 1
+            workers = min(workers, len(todo))
             if workers > 1:
-                result.loaded = _load_parallel(str(read_path), manager.params, name, todo, workers, progress)
+                result.loaded = _load_parallel(str(read_path), manager.params, name, todo, workers, progress, clean)
             else:
-                result.loaded = _load_here(reader, manager, name, todo, progress)
-        _finish(manager, schema, plan, name)
+                result.loaded = _load_here(reader, manager, name, todo, progress, clean)
+        result.plan.notes.extend(finish(manager, plan, jobs or _default_jobs(), _lost))
     result.seconds = time.monotonic() - started
     return result
 
@@ -186,13 +193,21 @@ def _check_target(pg: psycopg.Connection[Any], name: str, state: MigrationState 
             drop_schema(pg, name)
 
 
+def _clean_columns(plan: SchemaPlan, found: ScanResult) -> dict[str, frozenset[str]]:
+    """Per table, the columns whose every value the scan proved native: not checked row by row."""
+    observed = found.observed
+    return {t.name: frozenset(c.name for c in t.columns
+                              if (t.name, c.name) in observed and not strays_possible(c.pg_type, observed[t.name, c.name]))
+            for t in plan.tables}
+
+
 def _load_here(reader: apsw.Connection, manager: ConnectionManager, name: str, todo: Iterable[TablePlan],
-               progress: Progress) -> list[TableLoaded]:
+               progress: Progress, clean: dict[str, frozenset[str]]) -> list[TableLoaded]:
     loaded = []
     with manager.connection() as pg:  # nothing runs before the first table: each commits on its own
         for plan in todo:
             try:
-                table = load_table(reader, pg, name, plan, progress.advance)
+                table = load_table(reader, pg, name, plan, progress.advance, clean[plan.name])
             except psycopg.OperationalError as exc:
                 raise _lost(exc, plan.name) from None
             progress.done(table)
@@ -224,12 +239,12 @@ def _worker_start(updates: Any) -> None:
             os._exit(1)
 
 
-def _worker(read_path: str, params: dict[str, Any], name: str, plan: TablePlan) -> TableLoaded:
+def _worker(read_path: str, params: dict[str, Any], name: str, plan: TablePlan, clean: frozenset[str]) -> TableLoaded:
     """One table in a worker process: its own SQLite reader (the snapshot file) and connection."""
     sqlite = open_source(read_path)
     try:
         with psycopg.connect(**params) as pg, sqlite:
-            return load_table(sqlite, pg, name, plan, lambda table, rows: _updates.put((table, rows)))
+            return load_table(sqlite, pg, name, plan, lambda table, rows: _updates.put((table, rows)), clean)
     except psycopg.OperationalError as exc:
         raise _lost(exc, plan.name) from None
     except psycopg.Error as exc:
@@ -239,13 +254,14 @@ def _worker(read_path: str, params: dict[str, Any], name: str, plan: TablePlan) 
 
 
 def _load_parallel(read_path: str, params: dict[str, Any], name: str, todo: list[TablePlan], workers: int,
-                   progress: Progress) -> list[TableLoaded]:
+                   progress: Progress, clean: dict[str, frozenset[str]]) -> list[TableLoaded]:
     """Tables in ``workers`` processes (SQLite decoding and COPY encoding need the CPU, not threads)."""
     context = multiprocessing.get_context("spawn")
     loaded: list[TableLoaded] = []
     updates = context.Queue()
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start, initargs=(updates,)) as pool:
-        pending: set[Future[TableLoaded]] = {pool.submit(_worker, read_path, params, name, t) for t in todo}
+        pending: set[Future[TableLoaded]] = {pool.submit(_worker, read_path, params, name, t, clean[t.name])
+                                             for t in todo}
         try:
             while pending:
                 finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -269,27 +285,3 @@ def _drain(updates: Any, progress: Progress) -> None:
         except queue.Empty:
             return
         progress.advance(table, rows)
-
-
-def _finish(manager: ConnectionManager, schema: SqliteSchema, plan: SchemaPlan, name: str) -> None:
-    """Keys, indexes, foreign keys and statistics after the data; then the migration is complete."""
-    with manager.connection() as pg:
-        # Existing rows can violate a CHECK SQLite never enforced on them, and a disk can fill while
-        # indexes build: one line each; the loaded tables stay, so a re-run resumes.
-        try:
-            with pg.transaction():
-                # Index builds sort whole tables; more memory makes them in-memory sorts.
-                pg.execute("SET LOCAL maintenance_work_mem = '256MB'")
-                finish_tables(pg, plan)
-                finish_migration(pg, name)
-        except psycopg.IntegrityError as exc:
-            raise UnsupportedSchemaError(f"PostgreSQL schema {name!r}",
-                                         f"existing rows violate a constraint: {str(exc).splitlines()[0]}") from None
-        except psycopg.OperationalError as exc:
-            raise _lost(exc, "keys and indexes") from None
-        pg.autocommit = True
-        try:
-            for table in plan.tables:
-                pg.execute(f"ANALYZE {pg_table(name, table)}")
-        finally:
-            pg.autocommit = False

@@ -52,3 +52,15 @@ def loaded_tables(conn: psycopg.Connection[Any], pg_schema: str) -> set[str]:
 def finish_migration(conn: psycopg.Connection[Any], pg_schema: str) -> None:
     conn.execute("UPDATE sqlmite.migrations SET status = 'complete', finished_at = now() WHERE schema_name = %s",
                  (pg_schema,))
+
+
+def keys_done(conn: psycopg.Connection[Any], pg_schema: str) -> set[str]:
+    """Tables whose keys, indexes and statistics an earlier, interrupted finish already made."""
+    rows = conn.execute("SELECT table_name FROM sqlmite.loaded_tables WHERE schema_name = %s AND keys_done",
+                        (pg_schema,))
+    return {r[0] for r in rows}
+
+
+def mark_keys_done(conn: psycopg.Connection[Any], pg_schema: str, table: str) -> None:
+    conn.execute("UPDATE sqlmite.loaded_tables SET keys_done = true WHERE schema_name = %s AND table_name = %s",
+                 (pg_schema, table))
