@@ -837,3 +837,19 @@ def with_group_killed(proc: subprocess.Popen[Any]) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_text_with_nul_migrates_in_not_null_and_nullable_text_columns(tmp_path: Path, pg_dsn: str, jobs: str) -> None:
+    """The lean scan proves these columns hold only text; U+0000 inside the text still has to
+    reach the overflow column, NOT NULL or not (found after the scan stopped looking inside text)."""
+    source = tmp_path / "nul.db"
+    conn = apsw.Connection(str(source))
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, must TEXT NOT NULL, may TEXT);"
+                 "INSERT INTO t VALUES (1, 'plain', 'plain'), (2, 'a' || char(0) || 'b', 'c' || char(0) || 'd');"
+                 "CREATE TABLE u (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;"
+                 "INSERT INTO u VALUES ('x', 'y' || char(0))")
+    conn.close()
+    result = migrate(source, pg_dsn, f"nul{jobs}", tmp_path / "work", "--jobs", jobs)
+    assert result.returncode == 0, result.stderr
+    assert_round_trip(source, pg_dsn, f"nul{jobs}")

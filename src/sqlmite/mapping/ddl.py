@@ -180,10 +180,12 @@ class _TableMapper:
 
     def __init__(self, schema: SqliteSchema, table: Table, pg_schema: str, profile: Profile,
                  observed: Mapping[tuple[str, str], set[StorageClass]],
-                 unchecked_fks: Set[tuple[str, int]] = frozenset(), validate_fks: bool = True) -> None:
+                 unchecked_fks: Set[tuple[str, int]] = frozenset(), validate_fks: bool = True,
+                 strays: Set[tuple[str, str]] = frozenset()) -> None:
         self.schema, self.table, self.profile = schema, table, profile
         self.unchecked_fks = unchecked_fks
         self.validate_fks = validate_fks
+        self.strays = strays
         self.peers: dict[str, _TableMapper] = {}
         self.obj = f"table {table.name!r}"
         self.qtable = f"{quote_ident(pg_schema)}.{quote_ident(pg_ident(table.name))}"
@@ -214,7 +216,8 @@ class _TableMapper:
             # DATETIME (NUMERIC) column defaulting to CURRENT_TIMESTAMP holds text.
             observed = (observed or set()) | {evidence}
         pg_type = native_type_for(col.affinity, observed)
-        strays = bool(observed) and strays_possible(pg_type, observed or set())
+        strays = (self.table.name, col.name) in self.strays or (
+            bool(observed) and strays_possible(pg_type, observed or set()))
         return ColumnPlan(col.name, pg_ident(col.name), col.declared_type, pg_type, col.not_null,
                           col.not_null and not strays, col.collation)
 
@@ -376,13 +379,15 @@ def _is_unique(table: Table, cols: list[str]) -> bool:
 def plan_schema(schema: SqliteSchema, pg_schema: str, profile: Profile = Profile.REPLICA,
                 observed: Mapping[tuple[str, str], set[StorageClass]] | None = None,
                 unchecked_fks: Set[tuple[str, int]] = frozenset(),
-                validate_fks: bool = True) -> SchemaPlan:
+                validate_fks: bool = True,
+                strays: Set[tuple[str, str]] = frozenset()) -> SchemaPlan:
     """The PostgreSQL DDL for ``schema`` in ``pg_schema``; raises ``UnsupportedSchemaError`` naming
     the first object it cannot express with SQLite's meaning.
 
     ``observed`` maps (table, column) to the storage classes a data scan found; it lets the mapper
     choose better native types and admit strays in NOT NULL columns. Without it, the mapping
-    follows affinity alone. ``unchecked_fks`` names foreign keys, as (table, 1-based number in declaration order), that
+    follows affinity alone. ``strays`` names (table, column) pairs known to hold values no native
+    type holds whatever their class (text with U+0000): NOT NULL then admits them. ``unchecked_fks`` names foreign keys, as (table, 1-based number in declaration order), that
     existing rows violate: they are added ``NOT VALID``. With ``validate_fks`` false, every foreign
     key is added ``NOT VALID`` and named in its ``Statement.constraint`` for the caller to validate.
     """
@@ -400,7 +405,7 @@ def plan_schema(schema: SqliteSchema, pg_schema: str, profile: Profile = Profile
     plan.pre_data.append(Statement(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(pg_schema)}", f"schema {pg_schema!r}"))
     mappers = {}
     for table in schema.tables:
-        mapper = _TableMapper(schema, table, pg_schema, profile, observed or {}, unchecked_fks, validate_fks)
+        mapper = _TableMapper(schema, table, pg_schema, profile, observed or {}, unchecked_fks, validate_fks, strays)
         mappers[table.name] = mapper
         mapper.peers = mappers
         plan.tables.append(mapper.plan)

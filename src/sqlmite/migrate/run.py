@@ -152,7 +152,8 @@ def migrate(
             schema.pragmas["journal_mode"] = journal_mode
             workers = min(jobs or _default_jobs(), len(schema.tables) or 1) if backup_path else 1
             found = scan(reader, schema, full=False, reader=lambda: open_source(read_path), workers=workers)
-            plan = plan_schema(schema, name, profile, observed=found.observed, validate_fks=False)
+            plan = plan_schema(schema, name, profile, observed=found.observed, validate_fks=False,
+                               strays=found.strays)
             clean = _clean_columns(plan, found)
             result = MigrateResult(str(source), name, manager.target, backup_path, plan, found, resumed=resume)
             with manager.connection() as pg:

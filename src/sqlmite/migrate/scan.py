@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import apsw
 
-from sqlmite.mapping.affinity import StorageClass
+from sqlmite.mapping.affinity import Affinity, StorageClass
 from sqlmite.mapping.expressions import quote_ident
 from sqlmite.sqlite.schema import Column, SqliteSchema, Table
 
@@ -30,6 +30,7 @@ class ColumnReport:
     name: str
     declared_type: str
     counts: dict[StorageClass, int] = field(default_factory=dict)
+    nul_text: int = 0  # TEXT values holding U+0000 (looked for in NOT NULL columns only)
 
     @property
     def classes(self) -> set[StorageClass]:
@@ -56,6 +57,11 @@ class ScanResult:
         return {(t.name, c.name): c.classes for t in self.tables for c in t.columns}
 
     @property
+    def strays(self) -> set[tuple[str, str]]:
+        """Columns holding text with U+0000: a stray in any native type, whatever the classes say."""
+        return {(t.name, c.name) for t in self.tables for c in t.columns if c.nul_text}
+
+    @property
     def total_rows(self) -> int:
         return sum(t.rows for t in self.tables)
 
@@ -79,16 +85,20 @@ def _scan_table(conn: apsw.Connection, table: Table, full: bool) -> TableReport:
                                               for c, n in zip(table.columns, counts)])
     # Lean and still exact: per column the non-NULL count and the smallest and largest typeof();
     # where they differ, a second pass counts that column's classes.
+    # A NOT NULL column must also say whether its text holds U+0000: such a value can only be a
+    # stray, and a stray needs the NOT NULL column to admit it.
     parts = ["count(*)"]
     for col in table.columns:
         q = quote_ident(col.name)
-        parts += [f"count({q})", f"min(nullif(typeof({q}), 'null'))", f"max(nullif(typeof({q}), 'null'))"]
+        textual = col.affinity in (Affinity.TEXT, Affinity.NUMERIC, Affinity.BLOB)  # may end up native text
+        nul = f"sum(typeof({q}) = 'text' AND instr({q}, char(0)) > 0)" if col.not_null and textual else "0"
+        parts += [f"count({q})", f"min(nullif(typeof({q}), 'null'))", f"max(nullif(typeof({q}), 'null'))", nul]
     row = conn.execute(f"SELECT {', '.join(parts)} FROM main.{quote_ident(table.name)}").fetchall()[0]
     rows = row[0]
     reports, mixed = [], []
     for i, col in enumerate(table.columns):
-        present, low, high = row[1 + 3 * i:4 + 3 * i]
-        report = ColumnReport(col.name, col.declared_type, {StorageClass.NULL: rows - present})
+        present, low, high, nul_text = row[1 + 4 * i:5 + 4 * i]
+        report = ColumnReport(col.name, col.declared_type, {StorageClass.NULL: rows - present}, int(nul_text or 0))
         if low is not None and low == high:
             report.counts[StorageClass(low.upper())] = present
         elif low is not None:
