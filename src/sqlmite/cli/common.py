@@ -11,6 +11,7 @@ from rich.console import Console
 from sqlmite import __version__
 from sqlmite.config import Settings, load_settings
 from sqlmite.errors import ConfigError, SqlmiteError
+from sqlmite.mapping.ddl import Profile
 from sqlmite.observe.log import setup_logging
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click rewraps docstring paragraphs to the terminal width
 )
 out = Console()
 err = Console(stderr=True)
@@ -30,6 +32,10 @@ ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML config
 DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="Embedded PostgreSQL's data directory.")]
 LogFormatOption = Annotated[str | None, typer.Option("--log-format", help="text or json.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary.")]
+SourceArgument = Annotated[Path, typer.Argument(help="The SQLite database (read through SQLite; never modified).")]
+ToOption = Annotated[str | None, typer.Option("--to", help="PostgreSQL URL; default: configured or embedded.")]
+SchemaOption = Annotated[str | None, typer.Option("--schema", help="PostgreSQL schema; default: the file's stem.")]
+ProfileOption = Annotated[Profile, typer.Option(help="replica (sync target) or primary (driver).")]
 
 
 def settings_from(config: Path | None, url_flag: str = "--to", **cli: Any) -> Settings:

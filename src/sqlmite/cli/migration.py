@@ -15,6 +15,10 @@ from sqlmite.cli.common import (
     DataDirOption,
     JsonOption,
     LogFormatOption,
+    ProfileOption,
+    SchemaOption,
+    SourceArgument,
+    ToOption,
     app,
     err,
     fail,
@@ -27,10 +31,10 @@ from sqlmite.mapping.ddl import Profile
 
 @app.command()
 def migrate(
-    source: Annotated[Path, typer.Argument(help="The SQLite database (read through SQLite; never modified).")],
-    to: Annotated[str | None, typer.Option("--to", help="PostgreSQL URL; default: configured or embedded.")] = None,
-    pg_schema: Annotated[str | None, typer.Option("--schema", help="PostgreSQL schema; default: the file's stem.")] = None,
-    profile: Annotated[Profile, typer.Option(help="replica (sync target) or primary (driver).")] = Profile.REPLICA,
+    source: SourceArgument,
+    to: ToOption = None,
+    pg_schema: SchemaOption = None,
+    profile: ProfileOption = Profile.REPLICA,
     backup_dir: Annotated[Path | None, typer.Option(help="Where the online backup goes (default: <data-dir>/backups).")] = None,
     no_backup: Annotated[bool, typer.Option("--no-backup", help="Skip the backup (then one loader, and no resume).")] = False,
     jobs: Annotated[int | None, typer.Option(help="Tables loaded in parallel (default: the number of cores).", min=1)] = None,
@@ -104,9 +108,9 @@ def _show_dry_run(result: Any, as_json: bool) -> None:
 
 @app.command("verify")
 def verify_command(
-    source: Annotated[Path, typer.Argument(help="The SQLite database (read through SQLite; never modified).")],
-    to: Annotated[str | None, typer.Option("--to", help="PostgreSQL URL; default: configured or embedded.")] = None,
-    pg_schema: Annotated[str | None, typer.Option("--schema", help="PostgreSQL schema; default: the file's stem.")] = None,
+    source: SourceArgument,
+    to: ToOption = None,
+    pg_schema: SchemaOption = None,
     as_json: JsonOption = False,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,

@@ -17,6 +17,10 @@ from sqlmite.cli.common import (
     DataDirOption,
     JsonOption,
     LogFormatOption,
+    ProfileOption,
+    SchemaOption,
+    SourceArgument,
+    ToOption,
     app,
     err,
     fail,
@@ -35,10 +39,10 @@ class JellyfinVersion(str, Enum):
 
 @app.command()
 def schema(
-    source: Annotated[Path, typer.Argument(help="The SQLite database file (read only, never modified).")],
-    to: Annotated[str | None, typer.Option("--to", help="PostgreSQL URL; default: configured or embedded.")] = None,
-    pg_schema: Annotated[str | None, typer.Option("--schema", help="PostgreSQL schema; default: the file's stem.")] = None,
-    profile: Annotated[Profile, typer.Option(help="replica (sync target) or primary (driver).")] = Profile.REPLICA,
+    source: SourceArgument,
+    to: ToOption = None,
+    pg_schema: SchemaOption = None,
+    profile: ProfileOption = Profile.REPLICA,
     replace: Annotated[bool, typer.Option("--replace", help="Drop and recreate a schema that already exists.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the PostgreSQL DDL; change nothing.")] = False,
     as_json: JsonOption = False,
