@@ -845,8 +845,9 @@ def test_text_with_nul_migrates_in_not_null_and_nullable_text_columns(tmp_path: 
     reach the overflow column, NOT NULL or not (found after the scan stopped looking inside text)."""
     source = tmp_path / "nul.db"
     conn = apsw.Connection(str(source))
-    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, must TEXT NOT NULL, may TEXT);"
-                 "INSERT INTO t VALUES (1, 'plain', 'plain'), (2, 'a' || char(0) || 'b', 'c' || char(0) || 'd');"
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, must TEXT NOT NULL, may TEXT, num INTEGER NOT NULL);"
+                 "INSERT INTO t VALUES (1, 'plain', 'plain', 'text'),"
+                 " (2, 'a' || char(0) || 'b', 'c' || char(0) || 'd', 'e' || char(0));"
                  "CREATE TABLE u (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;"
                  "INSERT INTO u VALUES ('x', 'y' || char(0))")
     conn.close()

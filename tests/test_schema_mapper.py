@@ -7,6 +7,7 @@ metadata must rebuild ``sqlite_master`` exactly in a fresh SQLite file.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import apsw
@@ -211,3 +212,33 @@ def test_what_cannot_be_expressed_is_refused_by_name(sql: str, named: str) -> No
     with pytest.raises(UnsupportedSchemaError) as caught:
         plan_schema(schema_of(sql), "x")
     assert named in str(caught.value)
+
+
+def test_a_column_named_like_the_rowid_keeps_its_name_in_indexes() -> None:
+    schema = schema_of("CREATE TABLE t(RowId TEXT, v INT); CREATE INDEX i ON t(RowId) WHERE RowId IS NOT NULL")
+    index = next(s.sql for s in plan_schema(schema, "x").post_data if s.obj == "index 'i'")
+    assert '"RowId"' in index and "_sqlmite_rowid" not in index
+
+
+def test_numeric_default_keeps_every_digit(pg: psycopg.Connection) -> None:
+    schema = schema_of("CREATE TABLE t(id INTEGER PRIMARY KEY, n NUMERIC DEFAULT 0.30000000000000004)")
+    install_schema(pg, schema, plan_schema(schema, "numdef"), None)
+    assert pg.execute("INSERT INTO numdef.t (id) VALUES (1) RETURNING n").fetchone()[0] == Decimal("0.30000000000000004")
+
+
+def test_foreign_keys_name_parent_columns_as_declared(pg: psycopg.Connection) -> None:
+    schema = schema_of("CREATE TABLE Parent(Id INTEGER PRIMARY KEY, Code TEXT UNIQUE);"
+                       "CREATE TABLE child(pid INTEGER REFERENCES parent(id), c TEXT REFERENCES PARENT(code))")
+    install_schema(pg, schema, plan_schema(schema, "fkcase"), None)
+
+
+def test_constraint_names_cannot_collide_with_sqlite_index_names(pg: psycopg.Connection) -> None:
+    schema = schema_of("CREATE TABLE t(a TEXT NOT NULL PRIMARY KEY, b UNIQUE); CREATE INDEX t_pkey ON t(b);"
+                       "CREATE INDEX t_b_key ON t(a)")
+    install_schema(pg, schema, plan_schema(schema, "pkeyname"), None)
+
+
+@pytest.mark.parametrize("name", ["sqlmite", "pg_catalog", "pg_data", "information_schema", "public"])
+def test_reserved_postgres_schemas_are_refused(name: str) -> None:
+    with pytest.raises(UnsupportedSchemaError, match="reserved"):
+        plan_schema(schema_of("CREATE TABLE t(a)"), name)

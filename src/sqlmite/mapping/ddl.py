@@ -38,6 +38,7 @@ from sqlmite.mapping.expressions import (
     sql_literal,
 )
 from sqlmite.mapping.values import (
+    AFFINITY_DEFAULT,
     ColumnCodec,
     PgType,
     RowCodec,
@@ -100,6 +101,7 @@ class ColumnPlan:
     not_null: bool  # SQLite's NOT NULL
     native_not_null: bool  # enforced as PostgreSQL NOT NULL (else as a CHECK that admits strays)
     collation: str
+    strays: bool = field(default=False, compare=False)  # the data holds values only the overflow holds
 
 
 @dataclass
@@ -192,7 +194,8 @@ class _TableMapper:
         self.pg_schema = pg_schema
         self.observed = observed
         self.columns = [self._column(c) for c in table.columns]
-        self.refs = {c.name: ColumnRef(c.pg_name, col.affinity, c.collation)
+        self.refs = {c.name: ColumnRef(c.pg_name, col.affinity, c.collation,
+                                       c.pg_type if c.pg_type is not AFFINITY_DEFAULT[col.affinity] else None)
                      for c, col in zip(self.columns, table.columns)}
         keeps_rowid = not table.without_rowid and table.rowid_alias is None
         if keeps_rowid and {c.name.lower() for c in table.columns} >= set(ROWID_NAMES):
@@ -201,8 +204,10 @@ class _TableMapper:
         self.rowid_pg = ROWID_COLUMN if keeps_rowid else (
             pg_ident(table.rowid_alias) if table.rowid_alias else None)
         if self.rowid_pg:
-            for alias in ("rowid", "oid", "_rowid_"):
-                self.refs.setdefault(alias, ColumnRef(self.rowid_pg, Affinity.INTEGER))
+            taken = {name.lower() for name in self.refs}
+            for alias in ROWID_NAMES:
+                if alias not in taken:  # a column of that name (in any case) hides the rowid
+                    self.refs[alias] = ColumnRef(self.rowid_pg, Affinity.INTEGER)
         self.plan = TablePlan(table.name, pg_ident(table.name), self.columns, self.rowid_pg, keeps_rowid,
                               table.without_rowid, table.primary_key)
 
@@ -219,7 +224,7 @@ class _TableMapper:
         strays = (self.table.name, col.name) in self.strays or (
             bool(observed) and strays_possible(pg_type, observed or set()))
         return ColumnPlan(col.name, pg_ident(col.name), col.declared_type, pg_type, col.not_null,
-                          col.not_null and not strays, col.collation)
+                          col.not_null and not strays, col.collation, strays)
 
     def _default_class(self, col: Column) -> StorageClass | None:
         if col.default is None:
@@ -238,7 +243,7 @@ class _TableMapper:
         value = default_value(col.declared_type, col.default, strict=self.table.strict)
         if not fits(plan.pg_type, value):
             raise where.unsupported(f"the default {col.default} is a value a {plan.pg_type.base} column cannot hold")
-        return sql_literal(value)
+        return sql_literal(value, plan.pg_type)
 
     def create(self) -> list[Statement]:
         lines = []
@@ -269,6 +274,11 @@ class _TableMapper:
                 f"{quote_literal(self.pg_schema)}, {seq})", f"{self.obj} rowid default"))
         return out
 
+    def _name(self, suffix: str) -> str:
+        """Constraint names of sqlmite's own: PostgreSQL's generated ones (t_pkey, t_a_key) could
+        collide with an index the SQLite schema names so."""
+        return quote_ident(pg_ident(f"{self.table.name}_sqlmite_{suffix}"))
+
     def keys(self) -> list[Statement]:
         """Primary key, UNIQUE constraints and CHECKs (added after the data, for load speed)."""
         out = []
@@ -276,31 +286,35 @@ class _TableMapper:
         pk_index = next((i for i in table.constraint_indexes if i.origin == "pk"), None)
         if self.plan.keeps_rowid:
             kind = "UNIQUE" if table.primary_key else "PRIMARY KEY"
-            out.append(Statement(f"ALTER TABLE {self.qtable} ADD {kind} ({quote_ident(ROWID_COLUMN)})",
-                                 f"{self.obj} rowid key", table.name))
+            out.append(Statement(f"ALTER TABLE {self.qtable} ADD CONSTRAINT {self._name('rowid')} {kind} "
+                                 f"({quote_ident(ROWID_COLUMN)})", f"{self.obj} rowid key", table.name))
         if table.rowid_alias:
-            out.append(Statement(f"ALTER TABLE {self.qtable} ADD PRIMARY KEY ({quote_ident(self.rowid_pg or '')})",
-                                 f"{self.obj} primary key", table.name))
+            out.append(Statement(f"ALTER TABLE {self.qtable} ADD CONSTRAINT {self._name('pk')} PRIMARY KEY "
+                                 f"({quote_ident(self.rowid_pg or '')})", f"{self.obj} primary key", table.name))
         elif pk_index is not None:
-            # SQLite lets NULLs into the primary key of a rowid table; PostgreSQL's PRIMARY KEY would not.
+            # SQLite lets NULLs into the primary key of a rowid table, and a key column holding strays
+            # has NULL natively: PostgreSQL's PRIMARY KEY would refuse both, UNIQUE does not.
             nullable = not table.without_rowid and any(not table.column(c).not_null for c in table.primary_key)
-            out.append(self._unique(pk_index, "UNIQUE" if nullable else "PRIMARY KEY", "primary key"))
-        for index in table.constraint_indexes:
-            if index.origin == "u":
-                out.append(self._unique(index, "UNIQUE", f"unique constraint {index.name!r}"))
-        for i, check in enumerate(table.checks):
-            what = f"{self.obj}, CHECK {check.name or i + 1}"
+            strays = any(self.plan.columns[table.column(c).cid].strays for c in table.primary_key)
+            out.append(self._unique(pk_index, "UNIQUE" if nullable or strays else "PRIMARY KEY", "primary key", "pk"))
+        for n, index in enumerate((i for i in table.constraint_indexes if i.origin == "u"), 1):
+            out.append(self._unique(index, "UNIQUE", f"unique constraint {index.name!r}", f"uq{n}"))
+        for i, check in enumerate(table.checks, 1):
+            what = f"{self.obj}, CHECK {check.name or i}"
             predicate = SchemaExpression(what, self.refs).predicate(check.expression)
-            out.append(Statement(f"ALTER TABLE {self.qtable} ADD CHECK ({predicate})", what, table.name))
+            out.append(Statement(f"ALTER TABLE {self.qtable} ADD CONSTRAINT {self._name(f'ck{i}')} CHECK ({predicate})",
+                                 what, table.name))
         return out
 
-    def _unique(self, index: Index, kind: str, what: str) -> Statement:
+    def _unique(self, index: Index, kind: str, what: str, suffix: str) -> Statement:
         if all(k.column and k.collation == "BINARY" for k in index.keys):
             cols = ", ".join(quote_ident(self.refs[k.column].pg_name) for k in index.keys if k.column)
-            return Statement(f"ALTER TABLE {self.qtable} ADD {kind} ({cols})", f"{self.obj} {what}", self.table.name)
+            return Statement(f"ALTER TABLE {self.qtable} ADD CONSTRAINT {self._name(suffix)} {kind} ({cols})",
+                             f"{self.obj} {what}", self.table.name)
         # A NOCASE/RTRIM key is unique on its folded form: an expression index, not a constraint.
         keys = self._keys(index, f"{self.obj} {what}")
-        return Statement(f"CREATE UNIQUE INDEX ON {self.qtable} ({keys})", f"{self.obj} {what}", self.table.name)
+        return Statement(f"CREATE UNIQUE INDEX {self._name(suffix)} ON {self.qtable} ({keys})", f"{self.obj} {what}",
+                         self.table.name)
 
     def _keys(self, index: Index, what: str) -> str:
         expr = SchemaExpression(what, self.refs)
@@ -340,14 +354,16 @@ class _TableMapper:
         child_types = [self.plan.columns[self.table.column(c).cid].pg_type for c in fk.columns]
         parent_plan = self.peers[parent.name].plan
         parent_types = [parent_plan.columns[parent.column(c).cid].pg_type for c in parent_cols]
+        child_names = [self.plan.columns[self.table.column(c).cid].pg_name for c in fk.columns]
+        parent_names = [parent_plan.columns[parent.column(c).cid].pg_name for c in parent_cols]
         if any(a.base != b.base for a, b in zip(child_types, parent_types)):
             raise UnsupportedSchemaError(what, "the key columns have different affinities, which PostgreSQL "
                                                "cannot compare in a foreign key")
         name = pg_ident(f"{self.table.name}_fk{n}")
         sql = (f"ALTER TABLE {self.qtable} ADD CONSTRAINT {quote_ident(name)} "
-               f"FOREIGN KEY ({', '.join(quote_ident(pg_ident(c)) for c in fk.columns)}) "
-               f"REFERENCES {quote_ident(self.pg_schema)}.{quote_ident(pg_ident(parent.name))} "
-               f"({', '.join(quote_ident(pg_ident(c)) for c in parent_cols)})")
+               f"FOREIGN KEY ({', '.join(quote_ident(c) for c in child_names)}) "
+               f"REFERENCES {quote_ident(self.pg_schema)}.{quote_ident(parent_plan.pg_name)} "
+               f"({', '.join(quote_ident(c) for c in parent_names)})")
         if self.profile is Profile.REPLICA:
             sql += " DEFERRABLE INITIALLY DEFERRED"
         else:
@@ -391,6 +407,9 @@ def plan_schema(schema: SqliteSchema, pg_schema: str, profile: Profile = Profile
     existing rows violate: they are added ``NOT VALID``. With ``validate_fks`` false, every foreign
     key is added ``NOT VALID`` and named in its ``Statement.constraint`` for the caller to validate.
     """
+    if pg_schema.lower() in ("sqlmite", "information_schema", "public") or pg_schema.lower().startswith("pg_"):
+        raise UnsupportedSchemaError(f"PostgreSQL schema {pg_schema!r}", "is reserved (sqlmite's metadata, the "
+                                     "catalog, or the shared public schema); choose another with --schema")
     plan = SchemaPlan(pg_schema, profile)
     for row in schema.virtual_tables:
         raise UnsupportedSchemaError(f"virtual table {row.name!r}", "virtual tables are not supported yet")

@@ -36,6 +36,7 @@ from sqlglot import exp
 
 from sqlmite.errors import UnsupportedSchemaError
 from sqlmite.mapping.affinity import Affinity
+from sqlmite.mapping.values import AFFINITY_DEFAULT, PgType, fits
 
 NUMERIC_AFFINITIES = (Affinity.INTEGER, Affinity.REAL, Affinity.NUMERIC)
 TIME_FORMATS = {
@@ -53,11 +54,13 @@ PREDICATES = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.In, exp.Bet
 
 @dataclass(frozen=True)
 class ColumnRef:
-    """What an expression may know about a column it names."""
+    """What an expression may know about a column it names (``pg_type``: its native type, when
+    the data chose one other than the affinity's)."""
 
     pg_name: str
     affinity: Affinity
     collation: str = "BINARY"
+    pg_type: PgType | None = None
 
 
 def quote_ident(name: str) -> str:
@@ -68,14 +71,15 @@ def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def sql_literal(value: int | float | str | bytes | None) -> str:
-    """A PostgreSQL literal for a SQLite value (reals as float8, blobs as bytea)."""
+def sql_literal(value: int | float | str | bytes | None, pg_type: PgType | None = None) -> str:
+    """A PostgreSQL literal for a SQLite value (reals as float8, or exact numeric for a numeric
+    column: float8 to numeric keeps only 15 digits; blobs as bytea)."""
     if value is None:
         return "NULL"
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return f"{quote_literal(repr(value))}::float8"
+        return f"{quote_literal(repr(value))}::{'numeric' if pg_type is PgType.NUMERIC else 'float8'}"
     if isinstance(value, str):
         return quote_literal(value)
     return f"'\\x{bytes(value).hex()}'::bytea"
@@ -142,13 +146,14 @@ class SchemaExpression:
             return isinstance(sqlite_eval(inner.sql("sqlite")), float)
         return self._affinity(inner) is Affinity.REAL
 
-    def _collation(self, node: exp.Expression) -> str:
+    def _collation(self, node: exp.Expression, explicit_only: bool = False) -> str | None:
+        """An operand's collation: explicit, or its column's (BINARY included); None for others."""
         node = _unparen(node)
         if isinstance(node, exp.Collate):
             return node.expression.name.upper()
-        if isinstance(node, exp.Column):
+        if isinstance(node, exp.Column) and not explicit_only:
             return self._column(node).collation
-        return "BINARY"
+        return None
 
     def _bool(self, node: exp.Expression) -> str:
         inner = _unparen(node)
@@ -168,7 +173,27 @@ class SchemaExpression:
         value = default_value(affinity.value, literal.sql("sqlite"))
         if affinity in NUMERIC_AFFINITIES and isinstance(value, str):
             raise self.unsupported(f"comparison of a numeric column with the text {literal.sql('sqlite')}")
+        pg_type = self._pg_type(other)
+        if pg_type is not None and not fits(pg_type, value):
+            raise self.unsupported(f"comparison of a column stored as {pg_type.base} with {literal.sql('sqlite')}")
         return sql_literal(value)
+
+    def _column_ref(self, node: exp.Expression) -> ColumnRef | None:
+        inner = _unparen(_strip_collate(_unparen(node)))
+        return self._column(inner) if isinstance(inner, exp.Column) else None
+
+    def _pg_type(self, node: exp.Expression) -> PgType | None:
+        """A column's native type where the data chose it (else the affinity's, which needs no check)."""
+        ref = self._column_ref(node)
+        return ref.pg_type if ref is not None else None
+
+    def _kind(self, node: exp.Expression) -> str | None:
+        """``number``, ``text`` or ``bytes`` for a column: PostgreSQL compares only within one kind."""
+        ref = self._column_ref(node)
+        if ref is None:
+            return None
+        pg_type = ref.pg_type or AFFINITY_DEFAULT[ref.affinity]
+        return {PgType.TEXT: "text", PgType.BYTEA: "bytes"}.get(pg_type, "number")
 
     def _fold(self, sql: str, collation: str) -> str:
         if collation == "NOCASE":
@@ -180,9 +205,13 @@ class SchemaExpression:
         raise self.unsupported(f"collation {collation} has no PostgreSQL equivalent")
 
     def _compare(self, left: exp.Expression, right: exp.Expression, render: Callable[[str, str], str]) -> str:
-        collation = self._collation(left)
-        if collation == "BINARY":
-            collation = self._collation(right)
+        # SQLite (datatype3 7.1): an explicit COLLATE first, left before right; then a column's own
+        # collation (a column always has one, BINARY included), left before right.
+        collation = (self._collation(left, True) or self._collation(right, True)
+                     or self._collation(left) or self._collation(right) or "BINARY")
+        kinds = [self._kind(n) for n in (left, right)]
+        if None not in kinds and kinds[0] != kinds[1]:
+            raise self.unsupported("a comparison of columns PostgreSQL stores as text, bytes and numbers apart")
         a = self._fold(self._operand(_strip_collate(left), right), collation)
         b = self._fold(self._operand(_strip_collate(right), left), collation)
         return render(a, b)
@@ -212,12 +241,12 @@ class SchemaExpression:
         if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
             return f"{self._emit(node.this)} IS NULL"
         if isinstance(node, exp.In) and node.expressions and not node.args.get("query"):
-            collation = self._collation(node.this)
+            collation = self._collation(node.this) or "BINARY"
             left = self._fold(self._emit(_strip_collate(node.this)), collation)
             items = ", ".join(self._fold(self._operand(e, node.this), collation) for e in node.expressions)
             return f"{left} IN ({items})"
         if isinstance(node, exp.Between):
-            collation = self._collation(node.this)
+            collation = self._collation(node.this) or "BINARY"
             parts = [self._fold(self._operand(e, node.this), collation)
                      for e in (node.args["low"], node.args["high"])]
             return f"{self._fold(self._emit(_strip_collate(node.this)), collation)} BETWEEN {parts[0]} AND {parts[1]}"
@@ -234,6 +263,9 @@ class SchemaExpression:
                 left = f"({left})::numeric"
             return f"{left} {ARITHMETIC[type(node)]} {right}"
         if isinstance(node, (exp.Div, exp.Mod)):
+            if Affinity.NUMERIC in (self._affinity(node.this), self._affinity(node.expression)):
+                # numeric divides exactly; SQLite divides the integers a NUMERIC column holds as integers
+                raise self.unsupported("division of a NUMERIC column")
             op = "/" if isinstance(node, exp.Div) else "%"
             return f"{self._emit(node.this)} {op} NULLIF({self._emit(node.expression)}, 0)"
         if isinstance(node, (exp.Lower, exp.Upper)):

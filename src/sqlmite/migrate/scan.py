@@ -107,6 +107,14 @@ def _scan_table(conn: apsw.Connection, table: Table, full: bool) -> TableReport:
     if mixed:
         for (report, _), counts in zip(mixed, _class_sums(conn, table, [c for _, c in mixed])):
             report.counts = counts
+    # A NOT NULL INTEGER/REAL column that holds only text becomes native text too: look inside it.
+    unchecked = [(r, c) for r, c in zip(reports, table.columns)
+                 if c.not_null and c.affinity in (Affinity.INTEGER, Affinity.REAL) and r.classes == {StorageClass.TEXT}]
+    if unchecked:
+        parts = [f"sum(instr({quote_ident(c.name)}, char(0)) > 0)" for _, c in unchecked]
+        found = conn.execute(f"SELECT {', '.join(parts)} FROM main.{quote_ident(table.name)}").fetchall()[0]
+        for (report, _), n in zip(unchecked, found):
+            report.nul_text = int(n or 0)
     return TableReport(table.name, rows, reports)
 
 
