@@ -21,7 +21,8 @@ from sqlmite.config import Settings, load_settings
 from sqlmite.errors import BackendError
 from sqlmite.mapping.ddl import Profile, SchemaPlan, default_pg_schema, plan_schema
 from sqlmite.migrate import ExportReport, MigrateResult, VerifyReport, export, migrate, verify
-from sqlmite.sqlite.schema import SqliteSchema, open_readonly, read_schema
+from sqlmite.sqlite.schema import SqliteSchema, read_schema
+from sqlmite.sqlite.source import open_source
 
 
 __all__ = ["ExportReport", "MigrateResult", "SchemaResult", "VerifyReport", "create_postgres_schema", "export",
@@ -61,7 +62,7 @@ class SchemaResult:
 
 def read_sqlite_schema(path: str | Path) -> SqliteSchema:
     """The schema of a SQLite file, read through SQLite inside one read transaction."""
-    conn = open_readonly(str(path))
+    conn = open_source(path)
     try:
         with conn:  # one snapshot, even while the application writes (WAL)
             return read_schema(conn)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sys
 
+import psycopg
+
 from sqlmite.cli import demo, migration, schema  # noqa: F401  (importing registers the commands)
 from sqlmite.cli.common import app, err
 
@@ -23,3 +25,9 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("sqlmite: interrupted")
         sys.exit(130)
+    except psycopg.Error as exc:
+        # A PostgreSQL error no command anticipated: one line (its first), not a traceback that
+        # would carry connection objects; exit 1 marks it as unexpected.
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        err.print(f"sqlmite: error: PostgreSQL: {first}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(1)

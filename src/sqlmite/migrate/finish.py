@@ -93,6 +93,8 @@ class _reported:
         if isinstance(exc, psycopg.IntegrityError):
             # Existing rows can violate a CHECK or UNIQUE SQLite never enforced on them.
             raise UnsupportedSchemaError(f"PostgreSQL schema {self.name!r}, {self.step}",
-                                         f"existing rows violate a constraint: {str(exc).splitlines()[0]}") from None
+                                         "PostgreSQL refuses a constraint on the existing rows (rows SQLite never "
+                                         "checked, or a constraint whose translation differs): "
+                                         f"{str(exc).splitlines()[0]}") from None
         if isinstance(exc, psycopg.OperationalError):
             raise self.lost(exc, "keys and indexes") from None

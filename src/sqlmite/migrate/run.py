@@ -36,7 +36,7 @@ from sqlmite.mapping.values import strays_possible
 from sqlmite.migrate.finish import finish
 from sqlmite.migrate.load import TableLoaded, load_table
 from sqlmite.migrate.scan import ScanResult, scan
-from sqlmite.migrate.source import backup, check_integrity, open_source
+from sqlmite.sqlite.source import backup, check_integrity, open_source
 from sqlmite.migrate.state import MigrationState, loaded_tables, migration_state, start_migration
 from sqlmite.sqlite.schema import read_schema
 

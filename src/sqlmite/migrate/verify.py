@@ -39,7 +39,7 @@ from sqlmite.mapping.ddl import TablePlan, default_pg_schema
 from sqlmite.mapping.metadata import DatabaseInfo, load_database_info, load_master, load_tables
 from sqlmite.mapping.values import SqliteValue
 from sqlmite.migrate.rows import pg_rows, sqlite_rows
-from sqlmite.migrate.source import open_source
+from sqlmite.sqlite.source import open_source
 from sqlmite.migrate.state import migration_state
 from sqlmite.sqlite.schema import MasterRow
 

@@ -309,17 +309,3 @@ def read_schema(conn: apsw.Connection) -> SqliteSchema:
             triggers.append(row)
     pragmas = {p: next(iter(conn.execute(f"PRAGMA main.{p}")))[0] for p in PRAGMAS}
     return SqliteSchema(master, tuple(tables), tuple(indexes), tuple(views), tuple(triggers), tuple(virtual), pragmas)
-
-
-def open_readonly(path: str) -> apsw.Connection:
-    """Open a SQLite file read-only through SQLite (never a raw copy), refusing a missing file."""
-    try:
-        conn = apsw.Connection(path, flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
-    except apsw.CantOpenError:
-        raise SourceError(f"cannot open {path!r}: no such file, or it is not readable") from None
-    except apsw.NotADBError:
-        raise SourceError(f"{path!r} is not a SQLite database") from None
-    except apsw.CorruptError as exc:
-        raise SourceError(f"{path!r} is corrupt: {exc}") from None
-    return conn

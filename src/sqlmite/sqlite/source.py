@@ -1,4 +1,4 @@
-"""The SQLite source of a migration: opened through SQLite, backed up online, never touched.
+"""A SQLite file as a source: opened through SQLite, checked, backed up online, never touched.
 
 The source is read only through SQLite (never copied as a file, its ``-wal``/``-shm`` never
 handled by hand), so an application may keep writing to it in WAL mode while it migrates. The
