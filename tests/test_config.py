@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from sqlmite.config import Secret, Settings, connection_params, describe_target, load_settings, redact
+from sqlmite.config import (
+    Secret,
+    Settings,
+    connection_params,
+    describe_target,
+    load_settings,
+    redact,
+)
 from sqlmite.errors import ConfigError
 
 URL_PASSWORD = "url-Pa55-secret"

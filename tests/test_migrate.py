@@ -13,16 +13,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import signal
 import sqlite3
-import struct
 import subprocess
-import sys
-import textwrap
-import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,228 +23,24 @@ from typing import Any
 import apsw
 import psycopg
 import pytest
+from migration_support import (
+    FIXTURES,
+    assert_round_trip,
+    assert_same_file,
+    canon,
+    errors_of,
+    indexdef,
+    make_db,
+    migrate,
+    migrate_json,
+    row_counts,
+    run,
+    squash,
+    user_tables_of,
+)
 from psycopg import errors as pgerrors
 
-from sqlmite.config import load_settings
-from sqlmite.mapping.ddl import TablePlan
-from sqlmite.mapping.expressions import quote_ident
-from sqlmite.mapping.metadata import load_tables
-from sqlmite.migrate.rows import pg_rows
 from sqlmite.testing import generate
-
-FIXTURES = Path(__file__).parent / "fixtures"
-
-# ---- running the command ---------------------------------------------------------------------
-
-
-def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SQLMITE_", "PG"))}
-    env.update(extra or {})
-    return env
-
-
-def run(*args: str, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sqlmite", *args], capture_output=True, text=True,
-                          env=_env(env), timeout=timeout, stdin=subprocess.DEVNULL)
-
-
-def migrate_args(source: Path, dsn: str, schema: str, work: Path, *extra: str) -> list[str]:
-    """``sqlmite migrate`` with everything it writes kept under ``work``."""
-    return ["migrate", str(source), "--to", dsn, "--schema", schema, "--backup-dir", str(work / "backups"),
-            "--data-dir", str(work / "data"), *extra]
-
-
-def migrate(source: Path, dsn: str, schema: str, work: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    result = run(*migrate_args(source, dsn, schema, work, *extra))
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
-
-
-def migrate_json(source: Path, dsn: str, schema: str, work: Path, *extra: str) -> dict[str, Any]:
-    result = migrate(source, dsn, schema, work, "--json", *extra)
-    assert result.returncode == 0, result.stderr
-    summary: dict[str, Any] = json.loads(result.stdout)
-    return summary
-
-
-def errors_of(result: subprocess.CompletedProcess[str]) -> list[str]:
-    return [line for line in result.stderr.splitlines() if line.startswith("sqlmite:")]
-
-
-# ---- comparing back --------------------------------------------------------------------------
-#
-# SWITCH POINT (verify / export). The direct comparison below (rows read back from PostgreSQL with
-# ``pg_rows`` + the saved table plans of ``load_tables``, against SQLite's own ``typeof(c), c``)
-# always runs: it shares no code with ``sqlmite.migrate.verify``'s hashing, so each checks the
-# other. When ``sqlmite.migrate.verify.verify`` / ``sqlmite.migrate.export.export`` can be
-# imported (they were written alongside these tests), ``assert_round_trip`` also asks ``verify``
-# for ``ok`` and, with ``export_to``, exports the schema back to a SQLite file and compares that
-# file with the source the same direct way; the torture test also runs the CLI forms
-# (``sqlmite verify SRC --to DSN --schema S``, ``sqlmite export OUT --from DSN --schema S``).
-# Now that both have landed, the ``_verify``/``_export`` guards can become plain imports.
-
-try:
-    from sqlmite.migrate.verify import verify as _verify
-except ImportError:  # not written yet: the direct comparison stands alone
-    _verify = None
-try:
-    from sqlmite.migrate.export import export as _export
-except ImportError:
-    _export = None
-
-
-def canon(value: object) -> tuple[str, object]:
-    """A value with its storage class; reals by their 8 bytes, so -0.0, inf and every bit count."""
-    if value is None:
-        return ("null", None)
-    kind = type(value)
-    if kind is int:
-        return ("integer", value)
-    if kind is float:
-        return ("real", struct.pack(">d", value).hex())
-    if kind is str:
-        return ("text", value)
-    if kind in (bytes, bytearray, memoryview):
-        return ("blob", bytes(value).hex())  # type: ignore[arg-type]
-    raise AssertionError(f"not a SQLite value: {value!r} ({kind.__name__})")
-
-
-def sqlite_side(conn: apsw.Connection, plan: TablePlan) -> Counter[tuple[tuple[str, object], ...]]:
-    """The table's rows as SQLite stores them: each value checked against SQLite's own ``typeof``."""
-    # a kept rowid is named unquoted (rowid, _rowid_ or oid: whichever no column hides)
-    exprs = plan.source_columns[:1] if plan.keeps_rowid else []
-    exprs += [quote_ident(c.name) for c in plan.columns]
-    sql = f"SELECT {', '.join(f'typeof({e}), {e}' for e in exprs)} FROM main.{quote_ident(plan.name)}"
-    rows: Counter[tuple[tuple[str, object], ...]] = Counter()
-    for raw in conn.execute(sql):
-        row = tuple(canon(v) for v in raw[1::2])
-        assert [c[0] for c in row] == list(raw[0::2]), (plan.name, raw)
-        rows[row] += 1
-    return rows
-
-
-def pg_side(pg: psycopg.Connection[Any], pg_schema: str, plan: TablePlan) -> Counter[tuple[tuple[str, object], ...]]:
-    return Counter(tuple(canon(v) for v in row) for row in pg_rows(pg, pg_schema, plan))
-
-
-def _diff(a: Counter[Any], b: Counter[Any]) -> str:
-    only_a, only_b = list((a - b).elements())[:3], list((b - a).elements())[:3]
-    return f"only in SQLite: {only_a}; only in PostgreSQL: {only_b}"
-
-
-def user_tables(conn: apsw.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                       "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")}
-
-
-def master_rows(conn: apsw.Connection) -> list[tuple[Any, ...]]:
-    return conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid").fetchall()
-
-
-def assert_round_trip(source: Path, dsn: str, pg_schema: str, *, tables: list[str] | None = None,
-                      export_to: Path | None = None) -> dict[str, int]:
-    """PostgreSQL holds exactly the SQLite file: rows (value and storage class), master, sequence.
-
-    Returns rows per table. ``tables`` limits the row comparison; ``export_to`` also exports the
-    schema back to a SQLite file there (when export exists) and compares it with the source.
-    """
-    counts: dict[str, int] = {}
-    conn = apsw.Connection(str(source), flags=apsw.SQLITE_OPEN_READONLY)
-    try:
-        with psycopg.connect(dsn) as pg:
-            plans = load_tables(pg, pg_schema)
-            assert {p.name for p in plans} == user_tables(conn)
-            for plan in plans:
-                if tables is not None and plan.name not in tables:
-                    continue
-                ours, theirs = sqlite_side(conn, plan), pg_side(pg, pg_schema, plan)
-                assert ours == theirs, f"table {plan.name!r} differs: {_diff(ours, theirs)}"
-                counts[plan.name] = sum(ours.values())
-            saved = pg.execute("SELECT type, name, tbl_name, sql FROM sqlmite.master WHERE schema_name = %s "
-                               "ORDER BY seq", (pg_schema,)).fetchall()
-            assert [tuple(r) for r in saved] == master_rows(conn)
-            names = {r[1] for r in saved}
-            if "sqlite_sequence" in names:
-                seq = pg.execute("SELECT name, seq FROM sqlmite.sequence WHERE schema_name = %s",
-                                 (pg_schema,)).fetchall()
-                assert sorted(seq) == sorted(conn.execute("SELECT name, seq FROM sqlite_sequence").fetchall())
-            status = pg.execute("SELECT status FROM sqlmite.migrations WHERE schema_name = %s", (pg_schema,))
-            assert status.fetchone() == ("complete",)
-        settings = load_settings(cli={"database_url": dsn}, env={})
-        if _verify is not None:
-            report = _verify(source, settings, pg_schema=pg_schema)
-            assert report.ok, json.dumps(report.as_dict(), default=str)[:2000]
-        if _export is not None and export_to is not None:
-            _export(settings, export_to, pg_schema=pg_schema)
-            assert_same_file(source, export_to, dsn, pg_schema)
-    finally:
-        conn.close()
-    return counts
-
-
-def assert_same_file(source: Path, copy: Path, dsn: str, pg_schema: str) -> None:
-    """Two SQLite files hold the same schema, pragmas and rows (compared through SQLite)."""
-    a = apsw.Connection(str(source), flags=apsw.SQLITE_OPEN_READONLY)
-    b = apsw.Connection(str(copy), flags=apsw.SQLITE_OPEN_READONLY)
-    try:
-        assert b.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        assert master_rows(a) == master_rows(b)
-        for pragma in ("user_version", "application_id", "page_size", "encoding", "auto_vacuum"):
-            assert a.execute(f"PRAGMA {pragma}").fetchall() == b.execute(f"PRAGMA {pragma}").fetchall(), pragma
-        with psycopg.connect(dsn) as pg:
-            plans = load_tables(pg, pg_schema)
-        for plan in plans:
-            ours, theirs = sqlite_side(a, plan), sqlite_side(b, plan)
-            assert ours == theirs, f"exported table {plan.name!r} differs: {_diff(ours, theirs)}"
-    finally:
-        a.close()
-        b.close()
-
-
-def row_counts(path: Path) -> dict[str, int]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {n: conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
-    finally:
-        conn.close()
-
-
-def pg_counts(pg: psycopg.Connection[Any], pg_schema: str) -> dict[str, int]:
-    counts = {}
-    for name, pg_name in pg.execute("SELECT table_name, pg_name FROM sqlmite.tables WHERE schema_name = %s",
-                                    (pg_schema,)).fetchall():
-        counts[name] = pg.execute(f"SELECT count(*) FROM {quote_ident(pg_schema)}.{quote_ident(pg_name)}").fetchone()[0]
-    return counts
-
-
-def make_db(path: Path, sql: str, rows: dict[str, list[tuple[Any, ...]]] | None = None) -> Path:
-    """A SQLite file from a script, then parameter rows per table (values SQL cannot spell)."""
-    conn = apsw.Connection(str(path))
-    try:
-        conn.execute(sql)
-        with conn:
-            for table, values in (rows or {}).items():
-                marks = ", ".join("?" * len(values[0]))
-                conn.executemany(f"INSERT INTO {quote_ident(table)} VALUES ({marks})", values)
-    finally:
-        conn.close()
-    return path
-
-
-def squash(sql: str) -> str:
-    """PostgreSQL's deparsed SQL without blanks and parentheses (their placement varies by version)."""
-    return re.sub(r"[\s()]", "", sql)
-
-
-def indexdef(pg: psycopg.Connection[Any], schema: str, name: str) -> str:
-    row = pg.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
-                     (schema, name)).fetchone()
-    assert row is not None, f"index {name!r} missing in PostgreSQL"
-    return str(row[0])
-
-
-# ---- what pgloader got wrong -------------------------------------------------------------------
 
 EXACT_REALS = [0.1, 1e-300, -1e-300, 1 / 3, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, -2.5,
                math.pi, 16777217.0, 0.30000000000000004, 123456789.12345679, math.inf, -math.inf]
@@ -439,14 +228,6 @@ def test_json_summary_shape(pgl: Migrated) -> None:
         assert f"loaded {name} rows=" in pgl.result.stderr
 
 
-def user_tables_of(path: Path) -> set[str]:
-    conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
-    try:
-        return user_tables(conn)
-    finally:
-        conn.close()
-
-
 FAILING_CASES = {
     # case: (extra SQL, exit code, the error line says, loader processes of the first run)
     "text that is not UTF-8": (
@@ -591,13 +372,12 @@ def test_torture_database_round_trips(tmp_path: Path, pg: psycopg.Connection) ->
     assert prices[5] == prices[6] == prices[10] == "real" and prices[4] == "integer" and prices[7] == "text"
     assert_round_trip(source, pg.info.dsn, "torture", export_to=tmp_path / "exported.db")
     # the same proof as a user gets it: `sqlmite verify`, and `sqlmite export` back to a file
-    if _verify is not None and _export is not None:
-        checked = run("verify", str(source), "--to", pg.info.dsn, "--schema", "torture", "--data-dir", str(tmp_path))
-        assert checked.returncode == 0, checked.stdout + checked.stderr
-        back = tmp_path / "back.db"
-        written = run("export", str(back), "--from", pg.info.dsn, "--schema", "torture", "--data-dir", str(tmp_path))
-        assert written.returncode == 0, written.stderr
-        assert_same_file(source, back, pg.info.dsn, "torture")
+    checked = run("verify", str(source), "--to", pg.info.dsn, "--schema", "torture", "--data-dir", str(tmp_path))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    back = tmp_path / "back.db"
+    written = run("export", str(back), "--from", pg.info.dsn, "--schema", "torture", "--data-dir", str(tmp_path))
+    assert written.returncode == 0, written.stderr
+    assert_same_file(source, back, pg.info.dsn, "torture")
 
 
 def test_integer_primary_keys_continue_where_sqlite_would(tmp_path: Path, pg: psycopg.Connection) -> None:
@@ -637,206 +417,6 @@ def test_integer_primary_keys_continue_where_sqlite_would(tmp_path: Path, pg: ps
 
 
 # ---- a live application writing during the migration -------------------------------------------
-
-WRITER = textwrap.dedent("""
-    import json, os, random, sqlite3, sys, time
-    path, stop, accounts = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    conn = sqlite3.connect(path, timeout=60, isolation_level=None)
-    conn.execute("PRAGMA synchronous = NORMAL")
-    rng = random.Random(7)
-    k = conn.execute("SELECT v FROM meta WHERE k = 'last'").fetchone()[0]
-    commits, errors = 0, []
-    print("ready", flush=True)
-    while not os.path.exists(stop):
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            n = k + 1
-            conn.execute("INSERT INTO ledger_a (seq, note) VALUES (?, ?)", (n, f"a{n}"))
-            conn.execute("INSERT INTO ledger_b (seq, note) VALUES (?, ?)", (n, f"b{n}"))
-            src, dst, amount = rng.randrange(accounts) + 1, rng.randrange(accounts) + 1, rng.randrange(1, 100)
-            conn.execute("UPDATE accounts SET balance = balance - ? WHERE id = ?", (amount, src))
-            conn.execute("UPDATE accounts SET balance = balance + ? WHERE id = ?", (amount, dst))
-            conn.execute("UPDATE filler SET version = ?, payload = randomblob(300) WHERE id = ?", (n, n))
-            conn.execute("UPDATE meta SET v = ? WHERE k = 'last'", (n,))
-            conn.execute("COMMIT")
-            k, commits = n, commits + 1
-        except Exception as exc:  # the test asserts there are none
-            errors.append(repr(exc))
-            try:
-                conn.execute("ROLLBACK")
-            except Exception:
-                pass
-        time.sleep(0.002)
-    conn.close()
-    print(json.dumps({"commits": commits, "errors": errors, "last": k}), flush=True)
-""")
-
-ACCOUNTS, BALANCE, FILLER_ROWS = 50, 1000, 60_000
-
-
-def test_a_writer_during_the_migration_sees_one_snapshot_and_no_error(tmp_path: Path, pg: psycopg.Connection) -> None:
-    source = tmp_path / "live.db"
-    conn = sqlite3.connect(source, isolation_level=None)
-    conn.executescript(f"""
-        PRAGMA journal_mode = wal;
-        CREATE TABLE meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
-        INSERT INTO meta VALUES ('last', 0);
-        CREATE TABLE ledger_a (seq INTEGER PRIMARY KEY, note TEXT NOT NULL);
-        CREATE TABLE ledger_b (seq INTEGER PRIMARY KEY, note TEXT NOT NULL);
-        CREATE TABLE accounts (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL);
-        CREATE TABLE filler (id INTEGER PRIMARY KEY, version INTEGER NOT NULL, payload BLOB);
-        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {ACCOUNTS})
-        INSERT INTO accounts SELECT i, {BALANCE} FROM n;
-        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {FILLER_ROWS})
-        INSERT INTO filler SELECT i, 0, randomblob(300) FROM n;
-    """)
-    conn.close()
-    stop = tmp_path / "stop"
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(source), str(stop), str(ACCOUNTS)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
-        time.sleep(0.3)
-
-        def last() -> int:
-            c = sqlite3.connect(source, timeout=60)
-            try:
-                return int(c.execute("SELECT v FROM meta WHERE k = 'last'").fetchone()[0])
-            finally:
-                c.close()
-
-        first = last()
-        result = migrate(source, pg.info.dsn, "live", tmp_path, "--jobs", "2", "--json")
-        after = last()
-        time.sleep(0.2)
-    finally:
-        stop.touch()
-        out, err = writer.communicate(timeout=60)
-    assert result.returncode == 0, result.stderr
-    report = json.loads(out.strip().splitlines()[-1])
-    assert report["errors"] == [], report  # the application never noticed the migration
-    assert writer.returncode == 0, err
-    assert after - first > 50, (first, after)  # it really was writing throughout
-
-    # the source is intact
-    check = sqlite3.connect(source)
-    assert check.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-    check.close()
-
-    # PostgreSQL holds one state the application committed: every invariant of its transactions holds
-    (snap,) = pg.execute("SELECT v FROM live.meta WHERE k = 'last'").fetchone()
-    assert first <= snap <= after and snap > 0, (first, snap, after)
-    a = [r[0] for r in pg.execute("SELECT seq FROM live.ledger_a ORDER BY seq")]
-    b = [r[0] for r in pg.execute("SELECT seq FROM live.ledger_b ORDER BY seq")]
-    assert a == b == list(range(1, snap + 1))
-    assert pg.execute("SELECT sum(balance) FROM live.accounts").fetchone() == (ACCOUNTS * BALANCE,)
-    versions = pg.execute("SELECT id, version FROM live.filler WHERE version > 0 ORDER BY id").fetchall()
-    assert versions == [(i, i) for i in range(1, snap + 1)]
-    assert pg.execute("SELECT count(*) FROM live.filler").fetchone() == (FILLER_ROWS,)
-    # ... and exactly the backup snapshot it was loaded from
-    summary = json.loads(result.stdout)
-    assert_round_trip(Path(summary["backup"]), pg.info.dsn, "live")
-
-
-# ---- interrupted and resumed ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def big_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A Jellyfin-shaped database that takes a few seconds to migrate (generated once)."""
-    path = tmp_path_factory.mktemp("big") / "library.db"
-    generate(path, 20_000)
-    return path
-
-
-def pg_state(pg: psycopg.Connection, schema: str) -> dict[str, Any]:
-    """Everything a migration may have changed in PostgreSQL for ``schema``."""
-    state: dict[str, Any] = {
-        "relations": pg.execute("SELECT c.relname, c.relkind, c.relfilenode FROM pg_class c JOIN pg_namespace n "
-                                "ON n.oid = c.relnamespace WHERE n.nspname IN (%s, 'sqlmite') ORDER BY 1",
-                                (schema,)).fetchall(),
-        "migrations": pg.execute("SELECT * FROM sqlmite.migrations ORDER BY 1").fetchall(),
-        "loaded": pg.execute("SELECT * FROM sqlmite.loaded_tables ORDER BY 1, 2").fetchall(),
-        "databases": pg.execute("SELECT schema_name, generation FROM sqlmite.databases ORDER BY 1").fetchall(),
-    }
-    state["counts"] = pg_counts(pg, schema)
-    return state
-
-
-def test_killed_migration_resumes_without_duplicates_and_dry_run_changes_nothing(
-        big_db: Path, tmp_path: Path, pg: psycopg.Connection) -> None:
-    schema = "resumed"
-    before = big_db.read_bytes()
-    args = [sys.executable, "-m", "sqlmite", *migrate_args(big_db, pg.info.dsn, schema, tmp_path, "--jobs", "2")]
-    # its own process group: SIGKILL reaches the command and its loader processes at once, as a
-    # crash or an OOM kill of the service would
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(),
-                            start_new_session=True)
-    tables = len(user_tables_of(big_db))
-    loaded = 0
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            if pg.execute("SELECT to_regclass('sqlmite.loaded_tables')").fetchone()[0] is not None:
-                loaded = pg.execute("SELECT count(*) FROM sqlmite.loaded_tables WHERE schema_name = %s",
-                                    (schema,)).fetchone()[0]
-                if loaded:
-                    break
-            time.sleep(0.02)
-    finally:
-        with_group_killed(proc)
-    assert loaded, f"no table loaded before the command ended (exit {proc.returncode})"
-    time.sleep(0.5)  # let PostgreSQL finish aborting the killed loaders' transactions
-    # (a loader may have committed one more table between the poll and the kill: count again)
-    marked = {r[0] for r in pg.execute("SELECT table_name FROM sqlmite.loaded_tables WHERE schema_name = %s",
-                                       (schema,))}
-    assert 0 < len(marked) < tables, f"not caught mid-load: {len(marked)} of {tables} tables"
-    assert pg.execute("SELECT status FROM sqlmite.migrations WHERE schema_name = %s", (schema,)).fetchone() \
-        == ("loading",)
-    backups = sorted((tmp_path / "backups").glob("*.db"))  # (readers of a WAL backup leave -wal/-shm)
-    assert len(backups) == 1
-
-    # --dry-run now: no PostgreSQL change, no backup, the interrupted state untouched
-    state = pg_state(pg, schema)
-    dry_dir = tmp_path / "dry"
-    dry = run(*migrate_args(big_db, pg.info.dsn, schema, dry_dir, "--dry-run", "--json"))
-    assert dry.returncode == 0, dry.stderr
-    report = json.loads(dry.stdout)
-    assert set(report) == {"ddl", "tables", "notes"} and len(report["tables"]) == tables
-    assert pg_state(pg, schema) == state
-    assert not (dry_dir / "backups").exists() and sorted((tmp_path / "backups").glob("*.db")) == backups
-
-    # the same command again: resumes from the same snapshot, skips what was loaded, duplicates nothing
-    summary = migrate_json(big_db, pg.info.dsn, schema, tmp_path, "--jobs", "2")
-    assert summary["resumed"] is True and summary["backup"] == str(backups[0])
-    assert sorted(summary["skipped"]) == sorted(marked)
-    assert {t["name"] for t in summary["tables"]} | set(summary["skipped"]) == user_tables_of(big_db)
-    assert not set(summary["skipped"]) & {t["name"] for t in summary["tables"]}
-    assert sorted((tmp_path / "backups").glob("*.db")) == backups  # no second backup
-    source_counts = {n: c for n, c in row_counts(big_db).items() if not n.startswith("sqlite_")}
-    assert pg_counts(pg, schema) == source_counts
-    assert pg.execute("SELECT status FROM sqlmite.migrations WHERE schema_name = %s", (schema,)).fetchone() \
-        == ("complete",)
-    assert big_db.read_bytes() == before
-    # a third run is refused: the migration is complete
-    again = migrate(big_db, pg.info.dsn, schema, tmp_path)
-    assert again.returncode == 7 and "--replace" in errors_of(again)[0]
-
-
-def with_group_killed(proc: subprocess.Popen[Any]) -> None:
-    """SIGKILL ``proc``'s process group (it was started in a session of its own) and reap it."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait(timeout=30)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # loader processes of the group are reaped by init
-        try:
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

@@ -27,7 +27,13 @@ from psycopg import errors as pgerrors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import PoolTimeout
 
-from sqlmite.backend import ConnectionManager, execute_ddl, is_transient, resolve_params, retry
+from sqlmite.backend import (
+    ConnectionManager,
+    execute_ddl,
+    is_transient,
+    resolve_params,
+    retry,
+)
 from sqlmite.backend.embedded import EmbeddedServer
 from sqlmite.backend.retry import backoff_delay
 from sqlmite.config import Settings, load_settings

@@ -1,4 +1,4 @@
-"""The project's own promises: CI runs the README's test command, and nothing reads ../shared."""
+"""The project's own promises: CI runs the README's test command, and nothing reads the reference folder."""
 
 from __future__ import annotations
 
@@ -23,8 +23,7 @@ def test_quickstart_has_exactly_two_commands_and_ci_runs_the_second() -> None:
 def test_nothing_reads_the_reference_folder() -> None:
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     for name in tracked.split():
-        if name == "tests/test_project.py":
-            continue
         if name.endswith((".py", ".sh", ".toml", ".cfg")) or name.startswith(".ci/"):
             text = ROOT.joinpath(name).read_text(errors="replace")
-            assert "../shared" not in text and "/shared/jellyfin" not in text, name
+            # Spelled in two parts so that this check does not find itself.
+            assert "../" "shared" not in text and "/shared/" "jellyfin" not in text, name

@@ -19,7 +19,12 @@ from hypothesis import strategies as st
 
 from sqlmite.backend.schema import install_schema
 from sqlmite.errors import FidelityError
-from sqlmite.mapping.affinity import Affinity, StorageClass, affinity_of, storage_class_of
+from sqlmite.mapping.affinity import (
+    Affinity,
+    StorageClass,
+    affinity_of,
+    storage_class_of,
+)
 from sqlmite.mapping.ddl import TablePlan, plan_schema
 from sqlmite.mapping.expressions import quote_ident
 from sqlmite.sqlite.schema import read_schema

@@ -23,12 +23,18 @@ import apsw
 import psycopg
 import pytest
 
+import sqlmite.migrate as package
 from sqlmite.config import Settings, load_settings
 from sqlmite.errors import BackendError
-import sqlmite.migrate as package
 from sqlmite.migrate import migrate
 from sqlmite.migrate.export import OutputExistsError, export
-from sqlmite.migrate.verify import RowDifference, UnknownDatabaseError, checksum, row_digest, verify
+from sqlmite.migrate.verify import (
+    RowDifference,
+    UnknownDatabaseError,
+    checksum,
+    row_digest,
+    verify,
+)
 from sqlmite.testing import generate
 
 VALUES: dict[str, list[Any]] = {
