@@ -112,6 +112,7 @@ def test_config_shows_sources_and_masks_secrets(tmp_path: Path) -> None:
     assert shown["settings"]["pool_size"] == {"value": "4", "source": "env"}  # env beats the file
     assert shown["settings"]["log_format"] == {"value": "json", "source": "file"}
     assert shown["settings"]["database_url"]["value"] == "postgresql://jellyfin:***@db:5432/jellyfin"
+    assert shown["ignored"] == []
     assert "hunter2secret" not in result.stdout + result.stderr
 
 
@@ -128,3 +129,9 @@ def test_source_file_is_never_modified(tmp_path: Path, pg_dsn: str) -> None:
     assert {p.name for p in tmp_path.iterdir()} <= {"app.db", "app.db-wal", "app.db-shm"}
     wal = tmp_path / "app.db-wal"
     assert not wal.exists() or wal.stat().st_size == 0
+
+
+def test_a_misspelt_variable_is_named_in_a_warning(jellyfin_db: Path) -> None:
+    result = run("schema", str(jellyfin_db), "--dry-run", env={"SQLMITE_POOLSIZE": "3"})
+    assert result.returncode == 0
+    assert "SQLMITE_POOLSIZE is not a sqlmite setting" in result.stderr

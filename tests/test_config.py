@@ -232,3 +232,9 @@ def test_statement_timeout_keeps_the_urls_own_options() -> None:
 def test_embedded_base_uri_is_used_when_nothing_else_is_configured() -> None:
     params = connection_params(Settings(), "postgresql://postgres:@/postgres?host=/tmp/sock")
     assert (params["host"], params["user"], params["dbname"]) == ("/tmp/sock", "postgres", "postgres")
+
+
+def test_unknown_sqlmite_variables_are_reported_not_silently_ignored() -> None:
+    settings = load_settings(env={"SQLMITE_POOLSIZE": "3", "SQLMITE_TEST_DSN": "x", "SQLMITE_CONFIG_X": "y"})
+    assert settings.unknown_env == ("SQLMITE_CONFIG_X", "SQLMITE_POOLSIZE")
+    assert settings.pool_size == 5

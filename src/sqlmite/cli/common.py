@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +13,7 @@ from sqlmite import __version__
 from sqlmite.config import Settings, load_settings
 from sqlmite.errors import ConfigError, SqlmiteError
 from sqlmite.mapping.ddl import Profile
-from sqlmite.observe.log import setup_logging
+from sqlmite.observe.log import event, setup_logging
 
 app = typer.Typer(
     help="sqlmite: SQLite applications keep speaking SQLite; their data lives in PostgreSQL.\n\n"
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
+log = logging.getLogger("sqlmite.cli")
 
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="TOML config file (also SQLMITE_CONFIG).")]
@@ -41,6 +43,8 @@ ProfileOption = Annotated[Profile, typer.Option(help="replica (sync target) or p
 def settings_from(config: Path | None, url_flag: str = "--to", **cli: Any) -> Settings:
     settings = load_settings(cli=cli, config_file=config, flags={"database_url": url_flag})
     setup_logging(settings.log_format, settings.log_level)
+    for name in settings.unknown_env:
+        event(log, f"{name} is not a sqlmite setting and is ignored (see sqlmite config)", logging.WARNING)
     return settings
 
 

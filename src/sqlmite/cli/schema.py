@@ -123,7 +123,8 @@ def show_config(config: ConfigOption = None, as_json: JsonOption = False) -> Non
     rows = settings.describe()
     if as_json:
         out.print_json(json.dumps({"backend": settings.backend, "settings": {k: {"value": v, "source": s}
-                                                                             for k, v, s in rows}}))
+                                                                             for k, v, s in rows},
+                                   "ignored": list(settings.unknown_env)}))
         return
     table = Table(title=f"backend: {settings.backend}")
     for name in ("key", "value", "source"):
@@ -131,3 +132,5 @@ def show_config(config: ConfigOption = None, as_json: JsonOption = False) -> Non
     for key, value, source in rows:
         table.add_row(key, escape(value), source)
     out.print(table)
+    for name in settings.unknown_env:
+        out.print(f"ignored: {name} is not a sqlmite setting", markup=False, highlight=False)

@@ -27,6 +27,8 @@ SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # libpq variables that, when set, mean "a server is configured" (PGPASSWORD alone does not).
+# SQLMITE_* variables read elsewhere: the config file's path, and the test suite's server.
+OTHER_ENV = frozenset({"SQLMITE_CONFIG", "SQLMITE_TEST_DSN"})
 LIBPQ_TARGET_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
 
 
@@ -159,6 +161,8 @@ class Settings:
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     # True when libpq's own PG* variables name the server (used only if nothing higher does).
     libpq_env: bool = False
+    # SQLMITE_* variables that name no setting (a typo would otherwise be ignored in silence).
+    unknown_env: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def backend(self) -> str:
@@ -257,5 +261,9 @@ def load_settings(
     if values.get("statement_timeout") == 0:
         values["statement_timeout"] = None
     libpq_env = base.libpq_env if base is not None else any(env.get(v) for v in LIBPQ_TARGET_VARS)
+    known_env = {f.env for f in FIELDS} | OTHER_ENV
+    unknown = base.unknown_env if base is not None else tuple(
+        sorted(k for k in env if k.startswith("SQLMITE_") and k not in known_env))
     known = {f.name for f in fields(Settings)}
-    return Settings(**{k: v for k, v in values.items() if k in known}, sources=sources, libpq_env=libpq_env)
+    return Settings(**{k: v for k, v in values.items() if k in known}, sources=sources, libpq_env=libpq_env,
+                    unknown_env=unknown)
