@@ -25,6 +25,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from sqlglot import exp
+
 from sqlmite.errors import UnsupportedSchemaError
 from sqlmite.mapping.affinity import Affinity, StorageClass, storage_class_of
 from sqlmite.mapping.expressions import (
@@ -32,10 +34,12 @@ from sqlmite.mapping.expressions import (
     SchemaExpression,
     default_value,
     is_constant,
-    is_current_time as _now_kind,
     quote_ident,
     quote_literal,
     sql_literal,
+)
+from sqlmite.mapping.expressions import (
+    is_current_time as _now_kind,
 )
 from sqlmite.mapping.values import (
     AFFINITY_DEFAULT,
@@ -189,6 +193,7 @@ class _TableMapper:
         self.validate_fks = validate_fks
         self.strays = strays
         self.peers: dict[str, _TableMapper] = {}
+        self._defaults: dict[int, tuple[SchemaExpression, exp.Expression, SqliteValue]] = {}
         self.obj = f"table {table.name!r}"
         self.qtable = f"{quote_ident(pg_schema)}.{quote_ident(pg_ident(table.name))}"
         self.pg_schema = pg_schema
@@ -226,21 +231,31 @@ class _TableMapper:
         return ColumnPlan(col.name, pg_ident(col.name), col.declared_type, pg_type, col.not_null,
                           col.not_null and not strays, col.collation, strays)
 
+    def _evaluated_default(self, col: Column) -> tuple[SchemaExpression, exp.Expression, SqliteValue]:
+        """The DEFAULT parsed once, and for a constant one the value SQLite itself would store."""
+        if col.cid not in self._defaults:
+            where = SchemaExpression(f"{self.obj}, column {col.name!r} DEFAULT", {})
+            assert col.default is not None
+            node = where.parse(col.default)
+            constant = is_constant(node)
+            value = default_value(col.declared_type, col.default, strict=self.table.strict) if constant else None
+            self._defaults[col.cid] = (where, node, value)
+        return self._defaults[col.cid]
+
     def _default_class(self, col: Column) -> StorageClass | None:
         if col.default is None:
             return None
-        where = SchemaExpression(f"{self.obj}, column {col.name!r} DEFAULT", {})
-        if not is_constant(where.parse(col.default)):
-            return StorageClass.TEXT if _now_kind(where.parse(col.default)) else None
-        return storage_class_of(default_value(col.declared_type, col.default, strict=self.table.strict))
+        _, node, value = self._evaluated_default(col)
+        if not is_constant(node):
+            return StorageClass.TEXT if _now_kind(node) else None
+        return storage_class_of(value)
 
     def _default(self, col: Column, plan: ColumnPlan) -> str | None:
         if col.default is None:
             return None
-        where = SchemaExpression(f"{self.obj}, column {col.name!r} DEFAULT", {})
-        if not is_constant(where.parse(col.default)):
+        where, node, value = self._evaluated_default(col)
+        if not is_constant(node):
             return where.value(col.default)
-        value = default_value(col.declared_type, col.default, strict=self.table.strict)
         if not fits(plan.pg_type, value):
             raise where.unsupported(f"the default {col.default} is a value a {plan.pg_type.base} column cannot hold")
         return sql_literal(value, plan.pg_type)

@@ -3,10 +3,11 @@
 ``sqlmite.databases`` (one row per mapped SQLite database: its PostgreSQL schema, profile,
 ``user_version``, ``application_id``, journal mode, page size, encoding, a generation id),
 ``sqlmite.master`` (every ``sqlite_master`` row verbatim and in rowid order),
-``sqlmite.columns`` (each column's declared type, affinity and PostgreSQL name/type),
-``sqlmite.tables`` (how each table is laid out in PostgreSQL) and ``sqlmite.sequence``
-(``sqlite_sequence``) ``sqlmite.stat1`` (``sqlite_stat1``, the planner's statistics), and ``sqlmite.migrations`` /
-``sqlmite.loaded_tables`` (a migration's progress, so an interrupted one resumes). Also ``sqlmite.next_rowid()``, SQLite's rowid rule as a column default.
+``sqlmite.columns`` (each column's declared type, PostgreSQL name and native type, NOT NULL
+form and collation), ``sqlmite.tables`` (how each table is laid out in PostgreSQL),
+``sqlmite.sequence`` (``sqlite_sequence``), ``sqlmite.stat1`` (``sqlite_stat1``, the planner's
+statistics), and ``sqlmite.migrations`` / ``sqlmite.loaded_tables`` (a migration's progress, so
+an interrupted one resumes). Also ``sqlmite.next_rowid()``, SQLite's rowid rule as a default.
 """
 
 from __future__ import annotations
