@@ -32,10 +32,28 @@ def jellyfin_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_help_teaches(jellyfin_db: Path) -> None:
     result = run("--help")
     assert result.returncode == 0
-    for command in ("schema", "generate", "demo", "config"):
+    for command in ("schema", "generate", "demo", "config", "restore", "sync", "status"):
         assert command in result.stdout
     assert "embedded" in result.stdout
     assert "--dry-run" in run("schema", "--help").stdout
+    sync_help = run("sync", "--help").stdout
+    for option in ("--listen", "--grace", "--ready-lag", "Example:"):
+        assert option in sync_help
+    assert "--prefer" in run("restore", "--help").stdout
+
+
+def test_demo_syncs_a_live_database_and_restores_it(tmp_path: Path, pg_dsn: str) -> None:
+    result = run("demo", "--items", "60", "--seconds", "2", "--data-dir", str(tmp_path),
+                 env={"SQLMITE_DATABASE_URL": pg_dsn})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("everything matches") == 2
+    assert "the writer committed" in result.stdout
+
+
+def test_sync_listen_must_be_host_port(tmp_path: Path) -> None:
+    result = run("sync", str(tmp_path / "x.db"), "--listen", "nine", env={"SQLMITE_DATABASE_URL": "postgresql://x@127.0.0.1:1/x"})
+    assert result.returncode == 2
+    assert "--listen" in result.stderr
 
 
 def test_dry_run_prints_ddl_and_touches_nothing(jellyfin_db: Path) -> None:

@@ -72,3 +72,10 @@ class FidelityError(SqlmiteError):
         self.key = key
         self.storage_class = storage_class
         self.problem = problem
+
+
+class LineageError(SqlmiteError):
+    """The SQLite file and PostgreSQL hold different histories of a database; sqlmite will not
+    guess which one wins (``sqlmite restore --prefer postgres|sqlite`` decides)."""
+
+    exit_code = 8

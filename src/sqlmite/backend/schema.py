@@ -6,6 +6,7 @@ inside the caller's transaction, so a failure leaves nothing half-made.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import psycopg
@@ -45,10 +46,13 @@ def drop_schema(conn: psycopg.Connection[Any], pg_schema: str) -> None:
     execute_ddl(conn, f"DROP SCHEMA IF EXISTS {quote_ident(pg_schema)} CASCADE", obj=f"schema {pg_schema!r}")
     if conn.execute("SELECT to_regclass('sqlmite.databases')").fetchone()[0] is not None:
         conn.execute("DELETE FROM sqlmite.databases WHERE schema_name = %s", (pg_schema,))
+        if conn.execute("SELECT to_regclass('sqlmite.sync_state')").fetchone()[0] is not None:
+            conn.execute("DELETE FROM sqlmite.sync_state WHERE schema_name = %s", (pg_schema,))
 
 
 def create_tables(conn: psycopg.Connection[Any], schema: SqliteSchema, plan: SchemaPlan, source: str | None,
-                  *, replace: bool = False, sequence: list[tuple[str, int]] | None = None) -> DatabaseInfo:
+                  *, replace: bool = False, sequence: list[tuple[str, int]] | None = None,
+                  generation: uuid.UUID | None = None) -> DatabaseInfo:
     """Metadata, schema and empty tables (no keys or indexes yet: load data, then ``finish_tables``)."""
     if schema_in_use(conn, plan.pg_schema):
         if not replace:
@@ -59,7 +63,7 @@ def create_tables(conn: psycopg.Connection[Any], schema: SqliteSchema, plan: Sch
     install_metadata(conn)
     for statement in plan.pre_data:
         execute_ddl(conn, statement.sql, obj=statement.obj)
-    return save_metadata(conn, schema, plan, source, sequence)
+    return save_metadata(conn, schema, plan, source, sequence, generation)
 
 
 def finish_tables(conn: psycopg.Connection[Any], plan: SchemaPlan) -> None:

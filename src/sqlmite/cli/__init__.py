@@ -3,7 +3,8 @@
 Exit codes (docs/cli.md): 0 success, 1 unexpected failure (or ``verify`` found a difference),
 2 invalid configuration or usage, 3 PostgreSQL unreachable or refusing us, 4 SQLite source
 unreadable, 5 schema not expressible, 6 a value that cannot be stored faithfully, 7 target
-already holds data.
+already holds data, 8 the SQLite file and PostgreSQL hold different histories
+(``restore --prefer`` decides).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 
 import psycopg
 
-from sqlmite.cli import demo, migration, schema  # noqa: F401  (importing registers the commands)
+from sqlmite.cli import demo, migration, schema, sync  # noqa: F401  (importing registers the commands)
 from sqlmite.cli.common import app, err
 
 __all__ = ["app", "main"]

@@ -6,8 +6,9 @@
 ``sqlmite.columns`` (each column's declared type, PostgreSQL name and native type, NOT NULL
 form and collation), ``sqlmite.tables`` (how each table is laid out in PostgreSQL),
 ``sqlmite.sequence`` (``sqlite_sequence``), ``sqlmite.stat1`` (``sqlite_stat1``, the planner's
-statistics), and ``sqlmite.migrations`` / ``sqlmite.loaded_tables`` (a migration's progress, so
-an interrupted one resumes). Also ``sqlmite.next_rowid()``, SQLite's rowid rule as a default.
+statistics), ``sqlmite.migrations`` / ``sqlmite.loaded_tables`` (a migration's progress, so
+an interrupted one resumes) and ``sqlmite.sync_state`` (the sync sidecar's high-water mark in the
+file's change log, committed with each batch). Also ``sqlmite.next_rowid()``, SQLite's rowid rule as a default.
 """
 
 from __future__ import annotations
@@ -103,6 +104,68 @@ METADATA_DDL: tuple[Statement, ...] = (
 )""", "table sqlmite.loaded_tables"),
     Statement("ALTER TABLE sqlmite.loaded_tables ADD COLUMN IF NOT EXISTS keys_done boolean NOT NULL DEFAULT false",
               "table sqlmite.loaded_tables"),
+    Statement("""CREATE TABLE IF NOT EXISTS sqlmite.sync_state (
+  schema_name text PRIMARY KEY,
+  log_id uuid NOT NULL,
+  applied_seq bigint NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now(),
+  batches bigint NOT NULL DEFAULT 0,
+  rows bigint NOT NULL DEFAULT 0
+)""", "table sqlmite.sync_state"),
+    Statement("""CREATE OR REPLACE FUNCTION sqlmite.substr(x text, y bigint, z bigint) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+-- SQLite's substr() on text, step by step as its func.c computes it: 1-based, a negative start
+-- counts from the end, 0 is before the first character, a negative length takes the characters
+-- before the start.
+DECLARE
+  len bigint := char_length(x);
+  p1 bigint := y;
+  p2 bigint := z;
+  negative boolean := false;
+BEGIN
+  IF p2 < 0 THEN
+    p2 := -p2;
+    negative := true;
+  END IF;
+  IF p1 < 0 THEN
+    p1 := p1 + len;
+    IF p1 < 0 THEN
+      p2 := p2 + p1;
+      IF p2 < 0 THEN p2 := 0; END IF;
+      p1 := 0;
+    END IF;
+  ELSIF p1 > 0 THEN
+    p1 := p1 - 1;
+  ELSIF p2 > 0 THEN
+    p2 := p2 - 1;
+  END IF;
+  IF negative THEN
+    p1 := p1 - p2;
+    IF p1 < 0 THEN
+      p2 := p2 + p1;
+      p1 := 0;
+    END IF;
+  END IF;
+  IF p1 + p2 > len THEN
+    p2 := greatest(len - p1, 0);
+  END IF;
+  RETURN substring(x FROM (p1 + 1)::int FOR p2::int);
+END
+$$""", "function sqlmite.substr"),
+    Statement("""CREATE OR REPLACE FUNCTION sqlmite.substr(x text, y bigint) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT sqlmite.substr(x, y, 1000000000) $$""",
+              "function sqlmite.substr"),
+    Statement("""CREATE OR REPLACE FUNCTION sqlmite.int_real_cmp(i bigint, r float8) RETURNS int
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+-- SQLite's exact comparison of an integer with a real (sqlite3IntFloatCompare): -1, 0 or 1.
+SELECT CASE WHEN r < -9223372036854775808::float8 THEN 1
+            WHEN r >= 9223372036854775808::float8 THEN -1
+            WHEN i < trunc(r)::bigint THEN -1
+            WHEN i > trunc(r)::bigint THEN 1
+            WHEN i::float8 < r THEN -1
+            WHEN i::float8 > r THEN 1
+            ELSE 0 END
+$$""", "function sqlmite.int_real_cmp"),
     Statement("""CREATE OR REPLACE FUNCTION sqlmite.next_rowid(
   tbl regclass, col text, seq_schema text, seq_name text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
@@ -156,15 +219,16 @@ def metadata_statements() -> list[Statement]:
 
 
 def save_metadata(conn: psycopg.Connection, schema: SqliteSchema, plan: SchemaPlan, source: str | None,
-                  sequence: list[tuple[str, int]] | None = None) -> DatabaseInfo:
+                  sequence: list[tuple[str, int]] | None = None, generation: uuid.UUID | None = None) -> DatabaseInfo:
     """Record everything needed to rebuild the SQLite schema, replacing earlier rows for the schema.
 
-    Runs in the caller's transaction, so metadata and tables change together.
+    Runs in the caller's transaction, so metadata and tables change together. ``generation``
+    keeps a database's lineage when sync reloads it; by default a new lineage starts.
     """
     p = schema.pragmas
     info = DatabaseInfo(plan.pg_schema, source, plan.profile.value, int(p["user_version"]),
                         int(p["application_id"]), str(p["journal_mode"]), int(p["page_size"]),
-                        str(p["encoding"]), int(p["auto_vacuum"]), uuid.uuid4())
+                        str(p["encoding"]), int(p["auto_vacuum"]), generation or uuid.uuid4())
     with conn.cursor() as cur:
         cur.execute("DELETE FROM sqlmite.databases WHERE schema_name = %s", (plan.pg_schema,))
         cur.execute(

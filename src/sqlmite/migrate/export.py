@@ -88,10 +88,13 @@ def export(
     pg_schema: str,
     replace: bool = False,
     progress: Callable[[str], None] | None = None,
+    prepare: Callable[[Path], None] | None = None,
 ) -> ExportReport:
     """Write the database kept in PostgreSQL schema ``pg_schema`` to the new SQLite file ``out_path``.
 
-    ``progress`` is called with each table's name before its rows are written.
+    ``progress`` is called with each table's name before its rows are written; ``prepare`` with
+    the finished temporary file before it is moved into place (restore installs change capture
+    there, so the file never exists without it).
     """
     settings = settings or load_settings()
     out = Path(out_path)
@@ -112,6 +115,8 @@ def export(
                                                f"({state.status}); run sqlmite migrate again to finish it")
                 report.journal_mode = info.journal_mode
                 _write(temp, pg, pg_schema, info, master, plans, report, progress or (lambda table: None))
+            if prepare is not None:
+                prepare(temp)
             _fsync(temp)
             _check_output(out, replace)  # it may have appeared meanwhile
             _install(temp, out)

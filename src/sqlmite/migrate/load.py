@@ -94,24 +94,9 @@ def load_table(sqlite: apsw.Connection, pg: psycopg.Connection[Any], pg_schema: 
 def _load(sqlite: apsw.Connection, pg: psycopg.Connection[Any], pg_schema: str, plan: TablePlan,
           progress: Callable[[str, int], None] | None, clean: Set[str]) -> TableLoaded:
     started = time.monotonic()
-    rows = 0
-    encode = plan.encode
     with pg.transaction():
         pg.execute(f"TRUNCATE {pg_table(pg_schema, plan)}")  # a stale partial load cannot survive
-        with pg.cursor().copy(pg_copy(pg_schema, plan)) as copy:
-            copy.set_types(pg_types(plan))
-            write = copy.write_row
-            try:
-                for row in sqlite.execute(fast_select(plan, clean)):
-                    if row[-1]:
-                        write(encode(row[:-1]))
-                    else:
-                        write((*row[:-1], None))
-                    rows += 1
-                    if progress is not None and rows % PROGRESS_EVERY == 0:
-                        progress(plan.name, PROGRESS_EVERY)
-            except UnicodeDecodeError:
-                raise invalid_text(sqlite, plan) from None
+        rows = copy_rows(sqlite, pg, pg_schema, plan, clean=clean, progress=progress)
         seconds = time.monotonic() - started
         pg.execute(
             "INSERT INTO sqlmite.loaded_tables (schema_name, table_name, rows, seconds) VALUES (%s, %s, %s, %s)",
@@ -120,3 +105,27 @@ def _load(sqlite: apsw.Connection, pg: psycopg.Connection[Any], pg_schema: str, 
     if progress is not None:
         progress(plan.name, rows % PROGRESS_EVERY)
     return TableLoaded(plan.name, rows, seconds)
+
+
+def copy_rows(sqlite: apsw.Connection, pg: psycopg.Connection[Any], pg_schema: str, plan: TablePlan, *,
+              where: str = "", params: tuple[Any, ...] = (), clean: Set[str] = frozenset(),
+              progress: Callable[[str, int], None] | None = None) -> int:
+    """COPY the table's rows (those matching the SQLite condition ``where``, if given) into PostgreSQL."""
+    rows = 0
+    encode = plan.encode
+    query = fast_select(plan, clean) + (f" WHERE {where}" if where else "")
+    with pg.cursor().copy(pg_copy(pg_schema, plan)) as copy:
+        copy.set_types(pg_types(plan))
+        write = copy.write_row
+        try:
+            for row in sqlite.execute(query, params):
+                if row[-1]:
+                    write(encode(row[:-1]))
+                else:
+                    write((*row[:-1], None))
+                rows += 1
+                if progress is not None and rows % PROGRESS_EVERY == 0:
+                    progress(plan.name, PROGRESS_EVERY)
+        except UnicodeDecodeError:
+            raise invalid_text(sqlite, plan) from None
+    return rows

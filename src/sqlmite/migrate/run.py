@@ -32,10 +32,9 @@ from sqlmite.backend.schema import TargetNotEmptyError, create_tables, drop_sche
 from sqlmite.config import Settings, load_settings
 from sqlmite.errors import BackendError
 from sqlmite.mapping.ddl import Profile, SchemaPlan, TablePlan, default_pg_schema, plan_schema
-from sqlmite.mapping.values import strays_possible
 from sqlmite.migrate.finish import finish
 from sqlmite.migrate.load import TableLoaded, load_table
-from sqlmite.migrate.scan import ScanResult, scan
+from sqlmite.migrate.scan import ScanResult, clean_columns, scan
 from sqlmite.sqlite.source import backup, check_integrity, open_source
 from sqlmite.migrate.state import MigrationState, loaded_tables, migration_state, start_migration
 from sqlmite.sqlite.schema import read_schema
@@ -154,7 +153,7 @@ def migrate(
             found = scan(reader, schema, full=False, reader=lambda: open_source(read_path), workers=workers)
             plan = plan_schema(schema, name, profile, observed=found.observed, validate_fks=False,
                                strays=found.strays)
-            clean = _clean_columns(plan, found)
+            clean = clean_columns(plan, found)
             result = MigrateResult(str(source), name, manager.target, backup_path, plan, found, resumed=resume)
             with manager.connection() as pg:
                 if not resume:
@@ -192,14 +191,6 @@ def _check_target(pg: psycopg.Connection[Any], name: str, state: MigrationState 
             progress.note("the interrupted migration cannot resume (its snapshot is gone): starting over")
         with pg.transaction():
             drop_schema(pg, name)
-
-
-def _clean_columns(plan: SchemaPlan, found: ScanResult) -> dict[str, frozenset[str]]:
-    """Per table, the columns whose every value the scan proved native: not checked row by row."""
-    observed = found.observed
-    return {t.name: frozenset(c.name for c in t.columns
-                              if (t.name, c.name) in observed and not strays_possible(c.pg_type, observed[t.name, c.name]))
-            for t in plan.tables}
 
 
 def _load_here(reader: apsw.Connection, manager: ConnectionManager, name: str, todo: Iterable[TablePlan],

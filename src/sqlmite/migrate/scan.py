@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import apsw
 
 from sqlmite.mapping.affinity import Affinity, StorageClass
+from sqlmite.mapping.ddl import SchemaPlan
+from sqlmite.mapping.values import strays_possible
 from sqlmite.mapping.expressions import quote_ident
 from sqlmite.sqlite.schema import Column, SqliteSchema, Table
 
@@ -150,3 +152,11 @@ def scan(conn: apsw.Connection, schema: SqliteSchema, *, full: bool = True,
         for table_name, _rowid, _parent, fk_id in conn.execute("PRAGMA main.foreign_key_check"):
             result.violated_foreign_keys.add((table_name, declared[table_name] - fk_id))
     return result
+
+
+def clean_columns(plan: SchemaPlan, found: ScanResult) -> dict[str, frozenset[str]]:
+    """Per table, the columns whose every value the scan proved native: not checked row by row."""
+    observed = found.observed
+    return {t.name: frozenset(c.name for c in t.columns
+                              if (t.name, c.name) in observed and not strays_possible(c.pg_type, observed[t.name, c.name]))
+            for t in plan.tables}

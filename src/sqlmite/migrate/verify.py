@@ -41,7 +41,7 @@ from sqlmite.mapping.values import SqliteValue
 from sqlmite.migrate.rows import pg_rows, sqlite_rows
 from sqlmite.sqlite.source import open_source
 from sqlmite.migrate.state import migration_state
-from sqlmite.sqlite.schema import MasterRow
+from sqlmite.sqlite.schema import MasterRow, read_master
 
 MASK = 2**64 - 1
 BUCKET_ROWS = 2048  # rows per bucket in the second pass: its memory bound per differing bucket
@@ -243,8 +243,7 @@ class _Verifier:
 
     def _metadata(self, info: DatabaseInfo, master: list[MasterRow]) -> list[MetadataCheck]:
         src = self.source
-        ours = [MasterRow(*r) for r in src.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_master "
-                                                   "ORDER BY rowid")]
+        ours = list(read_master(src))
         checks = [_master_check(ours, master)]
         for pragma, saved in (("user_version", info.user_version), ("application_id", info.application_id)):
             value = src.execute(f"PRAGMA main.{pragma}").fetchall()[0][0]

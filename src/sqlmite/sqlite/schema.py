@@ -21,6 +21,7 @@ from sqlmite.errors import SourceError, UnsupportedSchemaError
 from sqlmite.mapping.affinity import Affinity, affinity_of
 
 INTERNAL_TABLES = ("sqlite_sequence", "sqlite_stat1", "sqlite_stat2", "sqlite_stat3", "sqlite_stat4")
+SQLMITE_PREFIX = "_sqlmite_"  # objects the sync sidecar installs in an application's file
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,18 @@ class MasterRow:
     name: str
     tbl_name: str
     sql: str | None
+
+    @property
+    def is_sqlmite(self) -> bool:
+        """True for the change log, state table and triggers of sync: never part of the application's schema."""
+        return self.name.lower().startswith(SQLMITE_PREFIX) or self.tbl_name.lower().startswith(SQLMITE_PREFIX)
+
+
+def read_master(conn: apsw.Connection) -> tuple[MasterRow, ...]:
+    """The application's ``sqlite_master`` rows in rowid order, without sqlmite's own objects."""
+    rows = (MasterRow(*row) for row in conn.execute(
+        "SELECT type, name, tbl_name, sql FROM main.sqlite_master ORDER BY rowid"))
+    return tuple(row for row in rows if not row.is_sqlmite)
 
 
 @dataclass(frozen=True)
@@ -281,8 +294,7 @@ def read_schema(conn: apsw.Connection) -> SqliteSchema:
     and any data read after it come from one snapshot.
     """
     try:
-        master = tuple(MasterRow(*row) for row in conn.execute(
-            "SELECT type, name, tbl_name, sql FROM main.sqlite_master ORDER BY rowid"))
+        master = read_master(conn)
         table_kinds = {name: (bool(wr), bool(strict)) for _, name, kind, _, wr, strict in
                        conn.execute("PRAGMA main.table_list") if kind in ("table", "shadow")}
     except apsw.NotADBError as exc:
