@@ -199,22 +199,15 @@ class _TableMapper:
         self.pg_schema = pg_schema
         self.observed = observed
         self.columns = [self._column(c) for c in table.columns]
-        self.refs = {c.name: ColumnRef(c.pg_name, col.affinity, c.collation,
-                                       c.pg_type if c.pg_type is not AFFINITY_DEFAULT[col.affinity] else None)
-                     for c, col in zip(self.columns, table.columns)}
         keeps_rowid = not table.without_rowid and table.rowid_alias is None
         if keeps_rowid and {c.name.lower() for c in table.columns} >= set(ROWID_NAMES):
             raise UnsupportedSchemaError(self.obj, "columns named rowid, _rowid_ and oid hide the rowid, so row "
                                                    "identity cannot be read")
         self.rowid_pg = ROWID_COLUMN if keeps_rowid else (
             pg_ident(table.rowid_alias) if table.rowid_alias else None)
-        if self.rowid_pg:
-            taken = {name.lower() for name in self.refs}
-            for alias in ROWID_NAMES:
-                if alias not in taken:  # a column of that name (in any case) hides the rowid
-                    self.refs[alias] = ColumnRef(self.rowid_pg, Affinity.INTEGER)
         self.plan = TablePlan(table.name, pg_ident(table.name), self.columns, self.rowid_pg, keeps_rowid,
                               table.without_rowid, table.primary_key)
+        self.refs = column_refs(table, self.plan)
 
     def _column(self, col: Column) -> ColumnPlan:
         if col.name.lower() in RESERVED_COLUMNS:
@@ -273,11 +266,11 @@ class _TableMapper:
                 line += f" DEFAULT {default}"
             lines.append(line)
         lines.append(f"{quote_ident(OVERFLOW_COLUMN)} jsonb")
-        for plan in self.columns:
+        for cid, plan in enumerate(self.columns):
             if plan.not_null and not plan.native_not_null:
                 # `overflow ? 'col'` is NULL when the overflow column is NULL, and a CHECK passes
                 # on NULL: coalesce makes a missing stray count as absent.
-                lines.append(f"CHECK ({quote_ident(plan.pg_name)} IS NOT NULL OR "
+                lines.append(f"CONSTRAINT {self._name(f'nn{cid}')} CHECK ({quote_ident(plan.pg_name)} IS NOT NULL OR "
                              f"coalesce({quote_ident(OVERFLOW_COLUMN)} ? {quote_literal(plan.name)}, false))")
         body = ",\n  ".join(lines)
         out = [Statement(f"CREATE TABLE {self.qtable} (\n  {body}\n)", self.obj)]
@@ -295,9 +288,12 @@ class _TableMapper:
         return quote_ident(pg_ident(f"{self.table.name}_sqlmite_{suffix}"))
 
     def keys(self) -> list[Statement]:
-        """Primary key, UNIQUE constraints and CHECKs (added after the data, for load speed)."""
-        out = []
+        """Primary key, UNIQUE constraints and CHECKs (added after the data, for load speed), and
+        an index of the rows holding strays: usually empty, it lets a query prove in one probe
+        that the columns it computes on hold native values only."""
         table = self.table
+        out = [Statement(f"CREATE INDEX {self._name('strays')} ON {self.qtable} ((1)) "
+                         f"WHERE {quote_ident(OVERFLOW_COLUMN)} IS NOT NULL", f"{self.obj} strays index", table.name)]
         pk_index = next((i for i in table.constraint_indexes if i.origin == "pk"), None)
         if self.plan.keeps_rowid:
             kind = "UNIQUE" if table.primary_key else "PRIMARY KEY"
@@ -395,6 +391,20 @@ class _TableMapper:
             # if existing rows violate it: cheaper than SQLite's foreign_key_check beforehand.
             return Statement(sql + " NOT VALID", what, self.table.name, name)
         return Statement(sql, what)
+
+
+def column_refs(table: Table, plan: TablePlan) -> dict[str, ColumnRef]:
+    """What an expression over ``table`` may name: each column as PostgreSQL holds it, and the
+    rowid under each of SQLite's names that no column takes."""
+    refs = {c.name: ColumnRef(c.pg_name, col.affinity, c.collation,
+                              c.pg_type if c.pg_type is not AFFINITY_DEFAULT[col.affinity] else None)
+            for c, col in zip(plan.columns, table.columns, strict=True)}
+    if plan.rowid_column:
+        taken = {name.lower() for name in refs}
+        for alias in ROWID_NAMES:
+            if alias not in taken:  # a column of that name (in any case) hides the rowid
+                refs[alias] = ColumnRef(plan.rowid_column, Affinity.INTEGER)
+    return refs
 
 
 def _is_unique(table: Table, cols: list[str]) -> bool:

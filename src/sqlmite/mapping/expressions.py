@@ -71,7 +71,7 @@ def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def sql_literal(value: int | float | str | bytes | None, pg_type: PgType | None = None) -> str:
+def sql_literal(value: float | str | bytes | None, pg_type: PgType | None = None) -> str:
     """A PostgreSQL literal for a SQLite value (reals as float8, or exact numeric for a numeric
     column: float8 to numeric keeps only 15 digits; blobs as bytea)."""
     if value is None:
@@ -88,7 +88,7 @@ def sql_literal(value: int | float | str | bytes | None, pg_type: PgType | None 
 _EVALUATOR: apsw.Connection | None = None
 
 
-def _evaluator() -> apsw.Connection:
+def evaluator() -> apsw.Connection:
     """A private in-memory SQLite, so literal and affinity rules are SQLite's own, not imitated."""
     global _EVALUATOR
     if _EVALUATOR is None:
@@ -98,7 +98,7 @@ def _evaluator() -> apsw.Connection:
 
 def sqlite_eval(sql: str) -> int | float | str | bytes | None:
     """Evaluate a constant SQLite expression in SQLite itself."""
-    return _evaluator().execute(f"SELECT {sql}").fetchall()[0][0]
+    return evaluator().execute(f"SELECT {sql}").fetchall()[0][0]
 
 
 class SchemaExpression:
@@ -168,7 +168,9 @@ class SchemaExpression:
         affinity, as SQLite applies it (``year > '1999'`` compares with the integer 1999)."""
         affinity = self._affinity(other)
         literal = _unparen(node)
-        if affinity is None or not isinstance(literal, (exp.Literal, exp.Neg)) or self._affinity(node) is not None:
+        is_literal = isinstance(literal, exp.Literal) or (
+            isinstance(literal, exp.Neg) and isinstance(literal.this, exp.Literal))
+        if affinity is None or not is_literal or self._affinity(node) is not None:
             return self._emit(node)
         value = default_value(affinity.value, literal.sql("sqlite"))
         if affinity in NUMERIC_AFFINITIES and isinstance(value, str):
@@ -217,7 +219,7 @@ class SchemaExpression:
         return render(a, b)
 
     # -- the whitelist ---------------------------------------------------------------------
-    def _emit(self, node: exp.Expression) -> str:  # noqa: C901 - one branch per construct, by design
+    def _emit(self, node: exp.Expression) -> str:
         if isinstance(node, exp.Paren):
             return f"({self._emit(node.this)})"
         if isinstance(node, exp.Column):
@@ -340,7 +342,7 @@ def default_value(declared_type: str, sql: str, *, strict: bool = False) -> int 
     Asking SQLite applies its literal rules and the column's affinity exactly (``DEFAULT '0'``
     in an INTEGER column is the integer 0, ``DEFAULT 1`` in a TEXT column is the text '1').
     """
-    conn = _evaluator()
+    conn = evaluator()
     options = " STRICT" if strict else ""
     conn.execute(f"CREATE TEMP TABLE sqlmite_default(x {declared_type} DEFAULT {sql}){options}")
     try:

@@ -1,0 +1,633 @@
+"""One sqlmite database on one PostgreSQL connection: runs SQLite statements with SQLite's answers.
+
+Every statement is first prepared by the shadow (SQLite itself, schema only), which rejects what
+SQLite would reject with SQLite's own message and reports what the statement does. Then:
+transaction control and DDL are mirrored on both sides; reads of no table, of ``sqlite_master``
+or of schema PRAGMAs run on the shadow; statements on tables go through the translator's
+whitelist to PostgreSQL. Each statement inside a transaction runs under a savepoint, so a failing
+one undoes only itself, as in SQLite.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+import sqlglot
+from sqlglot import exp
+
+from sqlmite.backend.ddl import execute_ddl
+from sqlmite.backend.schema import create_tables, install_metadata
+from sqlmite.dbapi.answers import computed, pg_value, reader, sqlite_error
+from sqlmite.dbapi.batch import BatchInsert, plan_batch
+from sqlmite.errors import UnsupportedSchemaError
+from sqlmite.mapping.ddl import Profile, SchemaPlan, pg_ident, plan_schema
+from sqlmite.mapping.expressions import quote_ident, quote_literal
+from sqlmite.mapping.metadata import (
+    load_database_info,
+    load_master,
+    load_tables,
+    save_metadata,
+)
+from sqlmite.mapping.values import SqliteValue, fits
+from sqlmite.sqlite.schema import SqliteSchema
+from sqlmite.translate import statements
+from sqlmite.translate.cache import Template, sentinels, shape, template
+from sqlmite.translate.catalog import Catalog, Mapped
+from sqlmite.translate.errors import (
+    Error,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+)
+from sqlmite.translate.expression import QueryExpression, Source
+from sqlmite.translate.insert import Insert, plan_insert, replace_into
+from sqlmite.translate.params import bind, literal, parameter_keys
+from sqlmite.translate.pragmas import ConnectionPragmas
+from sqlmite.translate.query import compound, select
+from sqlmite.translate.shadow import Shadow
+
+_SELECT = re.compile(r"^\s*SELECT\b", re.IGNORECASE)
+_INSERT = re.compile(r"^\s*INSERT\b", re.IGNORECASE)
+_MISSING = object()
+PRAGMAS_FROM_SCHEMA = {"table_info", "table_xinfo", "index_list", "index_info", "index_xinfo", "foreign_key_list"}
+EMULATED_FUNCTIONS = {"last_insert_rowid", "changes", "total_changes"}
+WRITES = {"SQLITE_INSERT", "SQLITE_UPDATE", "SQLITE_DELETE"}
+DDL = {"SQLITE_CREATE_TABLE", "SQLITE_CREATE_INDEX", "SQLITE_DROP_TABLE", "SQLITE_DROP_INDEX"}
+
+
+@dataclass
+class Result:
+    description: tuple[tuple[str, None, None, None, None, None, None], ...] | None = None
+    rows: list[tuple[SqliteValue, ...]] = field(default_factory=list)
+    rowcount: int = -1
+    decltypes: list[str | None] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, columns: Any, rows: list[tuple[SqliteValue, ...]]) -> Result:
+        """A result set: ``columns`` are (name, declared type, ...) as SQLite describes them."""
+        return cls(_description(columns), rows, -1, [c[1] if len(c) > 1 else None for c in columns or ()])
+
+
+class Engine:
+    def __init__(self, pg: psycopg.Connection[Any], pg_schema: str, source: str | None = None) -> None:
+        self.pg = pg
+        self.pg_schema = pg_schema
+        self.source = source
+        self.last_insert_rowid = 0
+        self.changes = 0
+        self.total_changes = 0
+        self.foreign_keys = False  # SQLite's default for a new connection
+        self._ddl_in_transaction = False
+        self._savepoints: list[tuple[str, bool]] = []  # open savepoints; True: it began the transaction
+        self._cache: dict[Any, Any] = {}  # SELECT translations by (SQL, schema version, parameter classes)
+        self._batches: dict[str, BatchInsert | None] = {}  # executemany INSERTs by SQL, this schema version
+        self._schema_version = 0
+        with pg.transaction():
+            install_metadata(pg)
+            if load_database_info(pg, pg_schema) is None:
+                empty = Shadow([], {})
+                try:
+                    schema = empty.schema()
+                finally:
+                    empty.close()
+                schema.pragmas["journal_mode"] = "delete"
+                create_tables(pg, schema, plan_schema(schema, pg_schema, Profile.PRIMARY), source)
+        self._load()
+
+    # -- the catalog ------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        info = load_database_info(self.pg, self.pg_schema)
+        assert info is not None
+        self.generation: uuid.UUID = info.generation
+        self.pragmas = {"user_version": info.user_version, "application_id": info.application_id,
+                        "page_size": info.page_size, "auto_vacuum": info.auto_vacuum, "encoding": info.encoding,
+                        "journal_mode": info.journal_mode}
+        if getattr(self, "shadow", None) is not None:
+            self.shadow.close()
+        self.shadow = Shadow(load_master(self.pg, self.pg_schema), self.pragmas)
+        self.connection_pragmas = ConnectionPragmas(str(info.journal_mode or "delete"))
+        # What only this connection knows, answered by the shadow under SQLite's own names.
+        for name in EMULATED_FUNCTIONS:
+            self.shadow.conn.create_scalar_function(name, lambda name=name: getattr(self, name), 0)
+        self.catalog = Catalog(self.pg_schema, self.shadow.schema(), load_tables(self.pg, self.pg_schema))
+        self._schema_version += 1  # cached translations name the old catalog
+        self._cache.clear()
+        self._batches.clear()
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.pg.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
+    # -- one statement ------------------------------------------------------------------------
+
+    def run(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> Result:
+        """Run one statement with its parameters: a SELECT seen before with parameters of the same
+        storage classes reuses its translation (``translate/cache.py``); everything else binds
+        the values as literals and runs ``execute``."""
+        if params and _SELECT.match(sql) and self._reads_no_table(sql, params):
+            bind(sql, params)  # the values' checks and errors, as sqlite3 gives them
+            # SQLite answers it, with the values bound as SQLite binds them ("SELECT ?" is named "?").
+            description, rows = self.shadow.run(sql, [pg_value(v) for v in params]
+                                                if not isinstance(params, Mapping) else params)
+            return Result.of(description, rows)
+        kinds = shape(params) if params and _SELECT.match(sql) else None
+        if kinds is None:
+            return self.execute(bind(sql, params))
+        key = (sql, self._schema_version, kinds)
+        entry = self._cache.get(key, _MISSING)
+        if entry is _MISSING:
+            entry = self._cache[key] = self._translate_once(sql, params, kinds)
+        if entry is None:
+            return self.execute(bind(sql, params))
+        template, query, description = entry
+        self._refuse_strays(query.checked)
+        values = [pg_value(params[k] if isinstance(params, Mapping) else params[k - 1]) for k in template.slots]
+        try:
+            rows = self._read(query, self.pg.execute(template.sql, values, prepare=True))
+        except psycopg.Error as exc:
+            raise self._error(exc) from None
+        return Result.of(description, rows)
+
+    def run_many(self, sql: str, seq_of_params: Iterable[Any]) -> int:
+        """``executemany``: an INSERT of bound rows in batches (``dbapi/batch.py``), anything else
+        one statement at a time; the number of rows changed."""
+        if sql not in self._batches:
+            node = _parse(replace_into(sql), strict=False) if _INSERT.match(sql) else None
+            self._batches[sql] = plan_batch(sql, node, self.shadow, self.catalog) if node is not None else None
+        batch = self._batches[sql]
+        if batch is not None:
+            return batch.run(self, seq_of_params, lambda params: max(self.run(sql, params).rowcount, 0))
+        return sum(max(self.run(sql, params).rowcount, 0) for params in seq_of_params)
+
+    def _reads_no_table(self, sql: str, params: Any) -> bool:
+        """A statement SQLite answers alone, with placeholders of the kind the values are given in
+        (positions for a sequence, names for a mapping): SQLite can bind them itself."""
+        keys = parameter_keys(sql, isinstance(params, Mapping))
+        if not keys or any(isinstance(k, int) for k in keys) == isinstance(params, Mapping):
+            return False
+        if not isinstance(params, Mapping) and len(params) != max(keys):  # sqlite3's own error, uncached
+            return False
+        try:
+            info = self.shadow.describe(sql)
+        except Error:
+            return False
+        kinds = {a.action_name for a in info.actions}
+        return kinds <= {"SQLITE_SELECT", "SQLITE_FUNCTION", "SQLITE_RECURSIVE"} and not (
+            (info.query_remaining or "").strip().strip(";").strip())
+
+    def _translate_once(self, sql: str, params: Any, kinds: Any) -> tuple[Template, Any, Any] | None:
+        """The cached form of a SELECT, from a translation with sentinel values; None when the
+        statement is not a plain SELECT on table data or its translation depends on the values."""
+        values, literals = sentinels(kinds)
+        try:
+            bound = bind(sql, values if isinstance(params, Mapping) else [values[i + 1] for i in range(len(params))])
+            info = self.shadow.describe(bound)
+            actions = {a.action_name for a in info.actions}
+            if actions - {"SQLITE_SELECT", "SQLITE_READ", "SQLITE_FUNCTION"} or "SQLITE_READ" not in actions or \
+                    (info.query_remaining or "").strip().strip(";").strip():
+                return None
+            if {(a.function_name or "").lower() for a in info.actions} & EMULATED_FUNCTIONS:
+                return None
+            read = {(a.table_name or "").lower() for a in info.actions if a.action_name == "SQLITE_READ"}
+            if any(t.startswith(("sqlite_", "pragma_")) or not t for t in read):
+                return None
+            node = _parse(bound)
+            if not isinstance(node, exp.Select):
+                return None
+            query = select(node, self.catalog, [(f[3], f[4]) for f in info.description_full])
+        except Error:
+            return None  # the values matter (or it is refused): run them the uncached way
+        found = template(query.sql, sql, literals)
+        if found is None:
+            return None
+        # Result names as SQLite gives them for the statement with its placeholders ("?" stays "?").
+        description = self.shadow.describe(sql).description
+        return found, query, description
+
+    def _read(self, query: Any, cursor: Any) -> list[tuple[SqliteValue, ...]]:
+        readers = [reader(output) for output in query.outputs]
+        rows = []
+        for pg_row in cursor:
+            values, at = [], 0
+            for read, width in readers:
+                values.append(read(pg_row[at:at + width]))
+                at += width
+            rows.append(tuple(values))
+        return rows
+
+    def execute(self, sql: str) -> Result:
+        """Run one SQLite statement whose parameters are already bound (``translate.params``)."""
+        info = self.shadow.describe(sql)
+        if info.query_remaining and info.query_remaining.strip().strip(";").strip():
+            raise ProgrammingError("You can only execute one statement at a time.")
+        actions = info.actions or []
+        kinds = {a.action_name for a in actions}
+        if kinds <= {"SQLITE_SELECT", "SQLITE_FUNCTION", "SQLITE_RECURSIVE"}:  # no table data: SQLite answers
+            return self._on_shadow(sql)
+        if kinds & {"SQLITE_TRANSACTION", "SQLITE_SAVEPOINT"}:
+            return self._transaction(actions[0])
+        if "SQLITE_PRAGMA" in kinds:
+            pragma = next(a for a in actions if a.action_name == "SQLITE_PRAGMA")
+            return self._pragma(sql, (pragma.a or "").lower(), pragma.b)
+        if kinds & DDL:
+            return self._ddl(sql, kinds)
+        read = {(a.table_name or "").lower() for a in actions if a.action_name == "SQLITE_READ"}
+        schema_only = {"sqlite_master", "sqlite_schema", "sqlite_temp_master", ""}
+        if read and all(t in schema_only or t.startswith("pragma_") for t in read) and not kinds & WRITES:
+            return self._on_shadow(sql)
+        other = kinds - WRITES - {"SQLITE_SELECT", "SQLITE_READ", "SQLITE_FUNCTION"}
+        if other:
+            raise NotSupportedError(f"{min(other).removeprefix('SQLITE_').replace('_', ' ')}: not supported yet")
+        node = _parse(replace_into(sql))
+        if {(a.function_name or "").lower() for a in actions} & EMULATED_FUNCTIONS:
+            node = self._known_values(node)
+        if isinstance(node, exp.SetOperation):
+            with self._statement():
+                query = compound(node, self.catalog)
+                self._refuse_strays(query.checked)
+                rows = [tuple(computed(v) for v in row) for row in self.pg.execute(query.sql)]
+                return Result.of(info.description, rows)
+        if isinstance(node, exp.Select):
+            if not self.in_transaction:  # one read is atomic by itself: no BEGIN/COMMIT round trips
+                try:
+                    return self._select(node, info)
+                except psycopg.Error as exc:
+                    raise self._error(exc) from None
+            with self._statement():
+                return self._select(node, info)
+        if isinstance(node, (exp.Insert, exp.Update, exp.Delete)):
+            try:
+                with self._statement():
+                    return self._insert(node) if isinstance(node, exp.Insert) else self._change(node)
+            except Exception:
+                self.changes = 0  # as SQLite: a failed write changed nothing
+                raise
+        raise NotSupportedError(f"{type(node).__name__.upper()} statements: not supported yet")
+
+    def _known_values(self, node: exp.Expression) -> exp.Expression:
+        """``last_insert_rowid()``, ``changes()`` and ``total_changes()`` are this connection's
+        numbers: put them in as literals (EF Core reads a new key with ``WHERE changes() = 1 AND
+        rowid = last_insert_rowid()``). A result column made of one keeps its name only on the shadow."""
+        results = {id(n) for e in (node.expressions if isinstance(node, exp.Select) else []) for n in e.walk()}
+        node = node.copy() if results else node
+
+        def known(n: exp.Expression) -> exp.Expression:
+            if isinstance(n, exp.Anonymous) and n.name.lower() in EMULATED_FUNCTIONS and not n.expressions:
+                return exp.Literal.number(getattr(self, n.name.lower()))
+            return n
+
+        if isinstance(node, exp.Select) and any(
+                isinstance(n, exp.Anonymous) and n.name.lower() in EMULATED_FUNCTIONS
+                for e in node.expressions for n in e.walk()):
+            raise NotSupportedError("last_insert_rowid()/changes() as a result column next to table data: "
+                                    "not supported yet")
+        return node.transform(known)
+
+    @contextmanager
+    def _statement(self) -> Iterator[None]:
+        """Statement-level atomicity: a failing statement undoes only itself."""
+        try:
+            with self.pg.transaction():
+                yield
+        except psycopg.Error as exc:
+            raise self._error(exc) from None
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def _on_shadow(self, sql: str) -> Result:
+        """Statements that read no table data: SQLite answers them itself."""
+        description, rows = self.shadow.run(sql)
+        return Result.of(description, rows)
+
+    def _select(self, node: exp.Select, info: Any) -> Result:
+        origins = [(full[3], full[4]) for full in info.description_full]
+        query = select(node, self.catalog, origins)
+        self._refuse_strays(query.checked)
+        return Result.of(info.description, self._read(query, self.pg.execute(query.sql)))
+
+    def _refuse_strays(self, checked: dict[str, tuple[Mapped, set[str]]]) -> None:
+        """Expressions keep SQLite's meaning on native values: refuse columns holding others."""
+        for mapped, columns in checked.values():
+            table = mapped.table
+            # An INTEGER PRIMARY KEY is always an integer, a STRICT table's columns always their type.
+            maybe = sorted(c for c in columns if c != table.rowid_alias) if not table.strict else []
+            if not maybe:
+                continue
+            # The strays index (rows with an overflow, usually none) makes this one small probe.
+            found = self.pg.execute(f'SELECT "_sqlmite_overflow" FROM {mapped.qtable} WHERE "_sqlmite_overflow" IS '
+                                    'NOT NULL AND "_sqlmite_overflow" ?| %s::text[] LIMIT 1', (maybe,)).fetchone()
+            if found:
+                column = next(c for c in maybe if c in found[0])
+                raise NotSupportedError(f"column {column!r} of table {table.name!r} holds values of more than one "
+                                        "storage class; using it in an expression is not supported yet")
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def _check_foreign_keys(self, mapped: Mapped) -> None:
+        involved = bool(mapped.table.foreign_keys) or any(
+            fk.parent.lower() == mapped.table.name.lower()
+            for t in self.catalog.tables.values() for fk in t.table.foreign_keys)
+        if involved and not self.foreign_keys:
+            raise NotSupportedError(f"writing table {mapped.table.name!r} with PRAGMA foreign_keys off: PostgreSQL "
+                                    "always enforces its foreign keys; run PRAGMA foreign_keys = ON first")
+
+    def _insert(self, node: exp.Insert) -> Result:
+        source = node.expression
+        if isinstance(source, exp.Select):
+            # INSERT ... SELECT: the rows are read first (as SQLite does, so the statement never sees
+            # its own new rows), then stored one by one exactly as VALUES rows would be.
+            query = source.sql(dialect="sqlite")
+            rows = self._select(source, self.shadow.describe(query)).rows
+            if not rows:
+                self._count(0)
+                return Result(None, [], 0)
+            node = node.copy()
+            node.set("expression", _values(rows))
+        insert = plan_insert(node, self.catalog)
+        mapped, plan = insert.mapped, insert.mapped.plan
+        self._check_foreign_keys(mapped)
+        self._refuse_strays(insert.checked)
+        names = [c.name for c in plan.columns]
+        explicit = _explicit_rowids(node, mapped, len(insert.rows))
+        inserted = 0
+        for row_sql, given in zip(insert.rows, explicit, strict=True):
+            stored = self.shadow.coerce_rows(row_sql, mapped.table.name, names,
+                                             plan.rowid_name if not plan.without_rowid else None)
+            if not stored:  # SQLite's OR IGNORE / OR REPLACE skipped it (NOT NULL, CHECK)
+                continue
+            rowid, values = stored[0][0], list(stored[0][1:])
+            if insert.mode == "replace":
+                if not given and plan.rowid_column is not None:
+                    # SQLite picks the new rowid before deleting the rows the new one replaces.
+                    rowid, given = self._next_rowid(mapped), True
+                    if mapped.table.rowid_alias:
+                        values[[c.name for c in plan.columns].index(mapped.table.rowid_alias)] = rowid
+                self._replace(insert, rowid if given else None, values)
+            if insert.new_columns:
+                self._refuse_new_strays(insert, values)
+            encoded = plan.encode([rowid, *values] if plan.keeps_rowid else values)
+            columns = list(plan.pg_columns)
+            if not given and plan.rowid_column is not None:  # PostgreSQL picks the rowid, as SQLite would
+                at = columns.index(plan.rowid_column)
+                del columns[at], encoded[at]
+            returning = f" RETURNING {quote_ident(plan.rowid_column)}, xmax = 0" if plan.rowid_column else ""
+            cursor = self.pg.execute(
+                f"INSERT INTO {mapped.qtable} AS t0 ({', '.join(quote_ident(c) for c in columns)}) "
+                f"VALUES ({', '.join(['%s'] * len(columns))}){insert.conflict}{returning}", encoded)
+            result = cursor.fetchone() if returning else None
+            if returning and result is None:
+                continue  # DO NOTHING: nothing stored, last_insert_rowid unchanged
+            inserted += 1
+            if result is not None and result[1]:  # a new row (an upsert's update keeps the old rowid)
+                self.last_insert_rowid = result[0]
+                if given and mapped.table.autoincrement:
+                    self._keep_sequence(mapped, result[0])
+        self._count(inserted)
+        return Result(None, [], inserted)
+
+    def _replace(self, insert: Insert, rowid: int | None, values: list[SqliteValue]) -> None:
+        """SQLite's REPLACE: first delete every row equal to the new one on any unique key."""
+        mapped = insert.mapped
+        by_name = {c.name.lower(): v for c, v in zip(mapped.plan.columns, values, strict=True)}
+        if rowid is not None:
+            by_name.setdefault("rowid", rowid)
+        conditions = []
+        for key in insert.unique_keys:
+            found = [by_name.get(k.lower()) for k in key]
+            if any(v is None for v in found):
+                continue  # NULLs never conflict
+            conditions.append(" AND ".join(f"{quote_ident(k)} = {literal(v)}" for k, v in zip(key, found, strict=True)))
+        if not conditions:
+            return
+        expr = QueryExpression([Source(mapped.table.name, mapped, "t0")], self.catalog)
+        where = expr.condition(sqlglot.parse_one(" OR ".join(f"({c})" for c in conditions), read="sqlite"))
+        self._refuse_strays(expr.used)
+        self.pg.execute(f"DELETE FROM {mapped.qtable} AS t0 WHERE {where}")
+
+    def _next_rowid(self, mapped: Mapped) -> int:
+        """The rowid SQLite would give a new row now: the table's own DEFAULT (``sqlmite.next_rowid``)."""
+        plan, table = mapped.plan, mapped.table
+        sequence = quote_literal(table.name) if table.autoincrement else "NULL"
+        return self.pg.execute(
+            f"SELECT sqlmite.next_rowid({quote_literal(mapped.qtable)}::regclass, {quote_literal(plan.rowid_column or '')}, "
+            f"{quote_literal(self.pg_schema)}, {sequence})").fetchone()[0]
+
+    def _keep_sequence(self, mapped: Mapped, rowid: int) -> None:
+        """AUTOINCREMENT: an explicit rowid larger than any used so far moves ``sqlite_sequence``."""
+        self.pg.execute("INSERT INTO sqlmite.sequence AS s VALUES (%s, %s, %s) ON CONFLICT (schema_name, name) "
+                        "DO UPDATE SET seq = greatest(s.seq, excluded.seq)", (self.pg_schema, mapped.table.name, rowid))
+
+    def _refuse_new_strays(self, insert: Insert, values: list[SqliteValue]) -> None:
+        plan = insert.mapped.plan
+        for column, value in zip(plan.columns, values, strict=True):
+            if column.name in insert.new_columns and value is not None and not fits(column.pg_type, value):
+                raise NotSupportedError(f"ON CONFLICT DO UPDATE reading excluded.{column.name}, whose new value is of "
+                                        "another storage class than the column's: not supported yet")
+
+    def _change(self, node: exp.Update | exp.Delete) -> Result:
+        change = statements.change(node, self.catalog, self.shadow.coerce)
+        self._check_foreign_keys(change.mapped)
+        self._refuse_strays(change.checked)
+        count = self.pg.execute(change.sql, change.params).rowcount
+        self._count(count)
+        return Result(None, [], count)
+
+    def _count(self, n: int) -> None:
+        self.changes = n
+        self.total_changes += n
+
+    # -- transactions, PRAGMAs, DDL -------------------------------------------------------------
+
+    def _transaction(self, action: Any) -> Result:
+        op = (action.a or "").upper()
+        if action.action_name == "SQLITE_TRANSACTION":
+            if op == "BEGIN":
+                if self.in_transaction:
+                    raise OperationalError("cannot start a transaction within a transaction")
+                self.pg.execute("BEGIN")
+                self.shadow.conn.execute("BEGIN")
+            elif not self.in_transaction:
+                raise OperationalError(f"cannot {op.lower()} - no transaction is active")
+            else:
+                self.pg.execute("COMMIT" if op == "COMMIT" else "ROLLBACK")
+                self.shadow.conn.execute("COMMIT" if op == "COMMIT" else "ROLLBACK")
+                self._savepoints.clear()
+                if op != "COMMIT" and self._ddl_in_transaction:
+                    self._refresh_catalog()
+                self._ddl_in_transaction = False
+            return Result()
+        return self._savepoint(op, action.b or "")
+
+    def _savepoint(self, op: str, name: str) -> Result:
+        """SQLite's savepoints: one outside a transaction begins it, and releasing that one commits."""
+        names = [n.lower() for n, _ in self._savepoints]
+        if op != "BEGIN" and name.lower() not in names:
+            raise OperationalError(f"no such savepoint: {name}")
+        quoted = quote_ident(name)
+        if op == "BEGIN":
+            began = not self.in_transaction
+            if began:
+                self.pg.execute("BEGIN")
+            self.pg.execute(f"SAVEPOINT {quoted}")
+            self._savepoints.append((name, began))
+        else:
+            at = len(names) - 1 - names[::-1].index(name.lower())
+            if op == "RELEASE":
+                began = self._savepoints[at][1]
+                del self._savepoints[at:]
+                self.pg.execute("COMMIT" if began else f"RELEASE SAVEPOINT {quoted}")
+                if began:
+                    self._ddl_in_transaction = False
+            else:  # ROLLBACK TO: the savepoint stays
+                del self._savepoints[at + 1:]
+                self.pg.execute(f"ROLLBACK TO SAVEPOINT {quoted}")
+        self.shadow.conn.execute({"BEGIN": "SAVEPOINT", "RELEASE": "RELEASE", "ROLLBACK": "ROLLBACK TO"}[op]
+                                 + f" {quoted}")
+        if op == "ROLLBACK" and self._ddl_in_transaction:
+            self._refresh_catalog()
+        return Result()
+
+    def _refresh_catalog(self) -> None:
+        """After a rollback undid DDL: both sides rolled back; the catalog follows them."""
+        self.catalog = Catalog(self.pg_schema, self.shadow.schema(), load_tables(self.pg, self.pg_schema))
+        self._schema_version += 1  # cached translations name the old catalog
+        self._cache.clear()
+        self._batches.clear()
+
+    def _pragma(self, sql: str, name: str, value: str | None) -> Result:
+        if name == "foreign_keys":
+            if value is None:
+                return Result.of((("foreign_keys", None),), [(int(self.foreign_keys),)])
+            if not self.in_transaction:  # SQLite ignores it inside a transaction
+                self.foreign_keys = str(value).lower() in ("1", "on", "true", "yes")
+            return Result()
+        if name in ("user_version", "application_id") and value is not None:
+            with self._statement():
+                self.shadow.conn.execute(sql)
+                self.pg.execute(f"UPDATE sqlmite.databases SET {name} = %s WHERE schema_name = %s",
+                                (int(self.shadow.pragma(name)), self.pg_schema))
+            return Result()
+        if self.connection_pragmas.handles(name):
+            before = self.connection_pragmas.journal_mode
+            description, rows = self.connection_pragmas.run(name, value)
+            if self.connection_pragmas.journal_mode != before:  # the database's, as in its file
+                self.pg.execute("UPDATE sqlmite.databases SET journal_mode = %s WHERE schema_name = %s",
+                                (self.connection_pragmas.journal_mode, self.pg_schema))
+                self.pragmas["journal_mode"] = self.connection_pragmas.journal_mode
+            return Result.of(description, rows) if description else Result()
+        if name in PRAGMAS_FROM_SCHEMA or (name in ("user_version", "application_id") and value is None):
+            description, rows = self.shadow.run(sql)
+            return Result.of(description, rows)
+        raise NotSupportedError(f"PRAGMA {name}: not supported yet")
+
+    def _ddl(self, sql: str, kinds: set[str]) -> Result:
+        self.shadow.conn.execute("SAVEPOINT sqlmite_ddl")
+        try:
+            before = dict(self.catalog.tables)
+            self.shadow.execute_ddl(sql)
+            schema = self.shadow.schema()
+            plan = self._plan(schema)
+            with self._statement():
+                for statement in self._ddl_statements(schema, plan, before, kinds):
+                    execute_ddl(self.pg, statement, obj="sqlmite driver DDL")
+                sequence = self.pg.execute("SELECT name, seq FROM sqlmite.sequence WHERE schema_name = %s",
+                                           (self.pg_schema,)).fetchall()
+                schema.pragmas["journal_mode"] = self.pragmas["journal_mode"]
+                save_metadata(self.pg, schema, plan, self.source, sequence, self.generation)
+        except BaseException:
+            self.shadow.conn.execute("ROLLBACK TO sqlmite_ddl")
+            self.shadow.conn.execute("RELEASE sqlmite_ddl")
+            raise
+        self.shadow.conn.execute("RELEASE sqlmite_ddl")
+        self._ddl_in_transaction = self.in_transaction
+        self.catalog = Catalog(self.pg_schema, schema, plan.tables)
+        self._schema_version += 1  # cached translations name the old catalog
+        self._cache.clear()
+        self._batches.clear()
+        return Result(None, [], -1)
+
+    def _plan(self, schema: SqliteSchema) -> SchemaPlan:
+        # A NOT NULL column of an ordinary table may receive a value of any class, which only the
+        # overflow column holds: plan every one of them to admit strays.
+        strays = {(t.name, c.name) for t in schema.tables if not t.strict for c in t.columns
+                  if c.not_null and c.name != t.rowid_alias}
+        try:
+            return plan_schema(schema, self.pg_schema, Profile.PRIMARY, strays=strays)
+        except UnsupportedSchemaError as exc:
+            raise NotSupportedError(str(exc)) from None
+
+    def _ddl_statements(self, schema: SqliteSchema, plan: SchemaPlan, before: dict[str, Any],
+                        kinds: set[str]) -> list[str]:
+        after = {t.name.lower() for t in schema.tables}
+        out = []
+        for name in set(before) - after:
+            out.append(f"DROP TABLE {before[name].qtable} CASCADE")
+        new_tables = [t.name for t in schema.tables if t.name.lower() not in before]
+        for table in new_tables:
+            prefix = f"table {table!r}"
+            out.extend(s.sql for s in plan.pre_data[1:] if s.obj.startswith(prefix))
+            out.extend(s.sql for s in plan.post_data if s.obj.startswith(prefix))
+        known = {r.name.lower() for r in self.catalog_master()}
+        for index in schema.indexes:
+            if index.name.lower() not in known and index.table.lower() in before:
+                out.extend(s.sql for s in plan.post_data if s.obj == f"index {index.name!r}")
+        if "SQLITE_DROP_INDEX" in kinds:
+            remaining = {i.name.lower() for i in schema.indexes}
+            for row in self.catalog_master():
+                if row.type == "index" and row.sql and row.name.lower() not in remaining:
+                    out.append(f"DROP INDEX {quote_ident(self.pg_schema)}.{quote_ident(pg_ident(row.name))}")
+        return out
+
+    def catalog_master(self) -> list[Any]:
+        return load_master(self.pg, self.pg_schema)
+
+    # -- errors -----------------------------------------------------------------------------
+
+    def _error(self, exc: psycopg.Error) -> Exception:
+        return sqlite_error(exc, self.catalog)
+
+    def close(self) -> None:
+        self.shadow.close()
+
+
+def _values(rows: list[tuple[SqliteValue, ...]]) -> exp.Values:
+    """Rows as a VALUES clause of SQLite literals (each row is then stored as SQLite would)."""
+    text = ", ".join("(" + ", ".join(literal(v) for v in row) + ")" for row in rows)  # one parse for all rows
+    parsed = sqlglot.parse_one(f"INSERT INTO x VALUES {text}", read="sqlite")
+    assert isinstance(parsed.expression, exp.Values)
+    return parsed.expression
+
+
+def _explicit_rowids(node: exp.Insert, mapped: Mapped, count: int) -> list[bool]:
+    """Per row: did the statement give the rowid (or its alias) a non-NULL value?"""
+    names = [c.name.lower() for c in node.this.expressions] if isinstance(node.this, exp.Schema) else \
+        [c.name.lower() for c in mapped.table.columns]
+    keys = {n.lower() for n in ("rowid", "_rowid_", "oid")} | (
+        {mapped.table.rowid_alias.lower()} if mapped.table.rowid_alias else set())
+    at = next((i for i, n in enumerate(names) if n in keys), None)
+    if at is None:
+        return [False] * count
+    return [not isinstance(row.expressions[at], exp.Null) for row in node.expression.expressions]
+
+
+def _parse(sql: str, strict: bool = True) -> exp.Expression | None:
+    try:
+        return sqlglot.parse_one(sql, read="sqlite")
+    except sqlglot.errors.ParseError:
+        if not strict:
+            return None
+        raise NotSupportedError(f"statement not understood by the translator: {sql[:80]}") from None
+
+
+def _description(columns: Any) -> tuple[tuple[str, None, None, None, None, None, None], ...] | None:
+    if not columns:
+        return None
+    return tuple((name, None, None, None, None, None, None) for name, *_ in columns)
+

@@ -1,0 +1,52 @@
+"""The mapped tables of one database as the translator sees them: SQLite's definition and
+PostgreSQL's layout side by side, looked up as SQLite does (names ignore case)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlmite.mapping.ddl import ROWID_NAMES, TablePlan, column_refs
+from sqlmite.mapping.expressions import ColumnRef
+from sqlmite.migrate.rows import pg_table
+from sqlmite.sqlite.schema import Index, SqliteSchema, Table
+from sqlmite.translate.errors import NotSupportedError
+
+
+@dataclass
+class Mapped:
+    """One table as the translator sees it: SQLite's definition, PostgreSQL's layout."""
+
+    table: Table
+    plan: TablePlan
+    qtable: str
+    refs: dict[str, ColumnRef]
+    unique_indexes: list[Index] = field(default_factory=list)  # CREATE UNIQUE INDEX ones (keys for REPLACE)
+
+    def index_of(self, name: str) -> int:
+        """Position of a column (or the rowid) in the decoded row (``plan.source_columns``)."""
+        lowered = name.lower()
+        for i, column in enumerate(self.plan.source_columns):
+            if column.lower() == lowered:
+                return i
+        if lowered in ROWID_NAMES and self.table.rowid_alias:
+            return self.index_of(self.table.rowid_alias)
+        raise NotSupportedError(f"the rowid of table {self.table.name!r}")
+
+
+class Catalog:
+    """The mapped tables of one database."""
+
+    def __init__(self, pg_schema: str, schema: SqliteSchema, plans: list[TablePlan]) -> None:
+        by_name = {p.name.lower(): p for p in plans}
+        self.pg_schema = pg_schema
+        self.tables = {}
+        for t in schema.tables:
+            plan = by_name[t.name.lower()]
+            unique = [i for i in schema.indexes if i.unique and i.table.lower() == t.name.lower()]
+            self.tables[t.name.lower()] = Mapped(t, plan, pg_table(pg_schema, plan), column_refs(t, plan), unique)
+
+    def get(self, name: str) -> Mapped:
+        found = self.tables.get(name.lower())
+        if found is None:  # SQLite knows it (the shadow prepared the statement): an internal table
+            raise NotSupportedError(f"table {name!r} on table data: not supported yet")
+        return found

@@ -1,0 +1,668 @@
+"""Expressions of SQLite queries over mapped tables → PostgreSQL, with SQLite's meaning.
+
+The schema-expression whitelist (``mapping/expressions.py``: literals, comparisons with affinity,
+collations, ``IN``/``BETWEEN``/``IS``, a few scalar functions) extended with what only queries
+have, and with the typing that keeps PostgreSQL's answers SQLite's (found by the differential
+fuzzer): every operand's storage class is known before running (``sqlite_class``), conditions
+used as values are SQLite's 1/0, comparisons and operators only where PostgreSQL behaves as
+SQLite, anything else refused by name.
+
+==========================  ==============================================  =========================================
+SQLite                      PostgreSQL                                      why / limits
+==========================  ==============================================  =========================================
+t.col, alias.col, col       tN."col" (each FROM item gets an alias tN)      names may be truncated for PostgreSQL
+a = b (as a value)          ((a = b)::int)                                  SQLite's conditions are integers
++ - * on integers           bigint arithmetic                               overflow: SQLite goes on in REAL; refused
+/ and % on integers         / and mod() on bigint, NULLIF(b, 0)             truncating; NULL on division by zero
+-x                          0 - x                                           SQLite's -0.0 is 0.0
+x LIKE y [ESCAPE e]         lower(x) LIKE lower(y) ESCAPE ... (C collation) ASCII-only case folding, no default escape
+x GLOB 'p'                  x ~ '^...$' (C collation)                       literal patterns only
+substr(x, y [, z])          sqlmite.substr(x, y, z)                         SQLite's rules for 0 and negatives
+replace(x, y, z)            replace(x, y, z)                                text and integers
+CAST(x AS t)                integer → real/text, real → integer (trunc),    text → numbers and reals → text follow
+                            text → blob (UTF-8 bytes), identities           SQLite's own rules: refused
+max(a, b), min(a, b)        CASE WHEN a or b IS NULL THEN NULL ELSE ...     GREATEST/LEAST skip NULLs
+count(*), count(x)          same                                            count(DISTINCT x) only under BINARY
+min(x), max(x)              same                                            BINARY only; not on blobs
+sum(x) on integers          sum(x) (numeric; past 64 bits: SQLite's error)  REAL sums: SQLite adds with Kahan-Babuska
+avg(x) on integers          sum(x)::float8 / NULLIF(count(x), 0)            SQLite's own steps: exact sum, then divide
+total(x) on integers        coalesce(sum(x)::float8, 0.0)
+EXISTS, x IN (SELECT ...)   same (correlated allowed)                       IN: one storage class on both sides
+(SELECT ...) as a value     same                                            one aggregate, or a WHERE pinning a unique key
+IN (SELECT value FROM       IN (v1, v2, ...) as SQLite expands the JSON     EF Core's list parameters
+  json_each('[...]'))
+==========================  ==============================================  =========================================
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import apsw
+from sqlglot import exp
+
+from sqlmite.errors import UnsupportedSchemaError
+from sqlmite.mapping.expressions import (
+    COMPARISONS,
+    PREDICATES,
+    ColumnRef,
+    SchemaExpression,
+    default_value,
+    evaluator,
+    quote_ident,
+    quote_literal,
+    sql_literal,
+    sqlite_eval,
+)
+from sqlmite.mapping.values import AFFINITY_DEFAULT, PgType
+from sqlmite.translate.catalog import Catalog, Mapped
+from sqlmite.translate.errors import NotSupportedError, from_sqlite
+from sqlmite.translate.params import literal_node
+
+
+@dataclass(frozen=True)
+class Source:
+    """One FROM item: the name SQLite qualifies its columns with, and its PostgreSQL alias."""
+
+    name: str
+    mapped: Mapped
+    alias: str
+
+
+def refuse(exc: UnsupportedSchemaError) -> NotSupportedError:
+    return NotSupportedError(f"{exc.problem} (see docs/driver.md for what runs today)")
+
+
+class QueryExpression(SchemaExpression):
+    """The schema whitelist over several tables, with aggregates; notes every column it reads."""
+
+    def __init__(self, sources: list[Source], catalog: Catalog | None = None,
+                 parent: QueryExpression | None = None) -> None:
+        super().__init__("statement", {})
+        self.sources = sources
+        self.catalog = catalog
+        self.parent = parent  # the enclosing query, whose columns a subquery may name (correlation)
+        self.counter: list[int] = parent.counter if parent else [len(sources)]  # PostgreSQL aliases t0, t1, ...
+        self.used: dict[str, tuple[Mapped, set[str]]] = parent.used if parent else {}
+        self.aliases: dict[str, exp.Expression] = {}  # result aliases, which WHERE/GROUP BY/ORDER BY may name
+
+    def resolve(self, node: exp.Column) -> tuple[Source, ColumnRef, str]:
+        name = node.name.lower()
+        if node.table:
+            found = [s for s in self.sources if s.name.lower() == node.table.lower()]
+        else:
+            found = [s for s in self.sources if name in {k.lower() for k in s.mapped.refs}]
+        if not found and self.parent is not None:
+            return self.parent.resolve(node)
+        if len(found) != 1:
+            raise NotSupportedError(f"column {node.sql(dialect='sqlite')}")
+        source = found[0]
+        key = next((k for k in source.mapped.refs if k.lower() == name), None)
+        if key is None:
+            raise NotSupportedError(f"column {node.sql(dialect='sqlite')}")
+        return source, source.mapped.refs[key], key
+
+    def _column(self, node: exp.Column) -> ColumnRef:
+        source, ref, key = self.resolve(node)
+        if key.lower() in {c.name.lower() for c in source.mapped.plan.columns}:
+            self.used.setdefault(source.alias, (source.mapped, set()))[1].add(
+                next(c.name for c in source.mapped.plan.columns if c.name.lower() == key.lower()))
+        return ref
+
+    def with_aliases(self, node: exp.Expression) -> exp.Expression:
+        """``node`` with result aliases replaced by their expressions, where no column has the name
+        (SQLite lets WHERE, GROUP BY, HAVING and ORDER BY name a result column's alias)."""
+        def swap(n: exp.Expression) -> exp.Expression:
+            if isinstance(n, exp.Column) and not n.table and n.name.lower() in self.aliases and not any(
+                    n.name.lower() in {k.lower() for k in s.mapped.refs} for s in self.sources):
+                return self.aliases[n.name.lower()].copy()
+            return n
+
+        return node.copy().transform(swap)
+
+    def _emit(self, node: exp.Expression) -> str:
+        """A value: a condition used as a value is SQLite's integer 1/0 (NULL stays NULL)."""
+        if _is_condition(node):
+            return f"(({self._condition_sql(node)})::int)"
+        return self._value_sql(node)
+
+    def _condition_sql(self, node: exp.Expression) -> str:
+        """A boolean for PostgreSQL, from a node that is a condition in SQLite's grammar."""
+        inner = node.unnest()
+        if isinstance(inner, exp.Boolean):
+            return "TRUE" if inner.this else "FALSE"
+        _check_precedence(inner)
+        if isinstance(inner, exp.Between):
+            # SQLite's BETWEEN is x >= low AND x <= high, each comparison with its own affinity,
+            # collation and storage-class rules, so it is checked and emitted as those two.
+            x, low, high = inner.this, inner.args["low"], inner.args["high"]
+            return (f"({self._compare(x, low, lambda a, b: f'{a} >= {b}')} AND "
+                    f"{self._compare(x, high, lambda a, b: f'{a} <= {b}')})")
+        scalar = self._scalar(inner)
+        return scalar if scalar is not None else super()._emit(inner)
+
+    def _value_sql(self, node: exp.Expression) -> str:
+        if node.args.get("negate") and not isinstance(node, exp.Like):
+            raise NotSupportedError(f"{node.sql(dialect='sqlite')}: this negated form is not supported yet")
+        if isinstance(node, exp.Column):
+            source, _, _ = self.resolve(node)
+            return f"{source.alias}.{quote_ident(self._column(node).pg_name)}"
+        if isinstance(node, exp.DPipe):
+            # Concatenation: SQLite renders integers as PostgreSQL does; reals and blobs differ.
+            parts = [node.this, node.expression]
+            if any(self.sqlite_class(p) not in ("TEXT", "INTEGER", "NULL") for p in parts):
+                raise NotSupportedError(f"{node.sql(dialect='sqlite')}: || on values not known to be text or integers "
+                                        "is not supported yet")
+            return " || ".join(f"({self._emit(p)})::text" for p in parts)
+        if isinstance(node, exp.Paren):
+            return f"({self._emit(node.this)})"
+        if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
+            # SQLite reads -9223372036854775808 as an integer; let it say what the literal is.
+            return sql_literal(sqlite_eval(node.sql(dialect="sqlite")))
+        if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Neg)):
+            return self._arithmetic(node)
+        typed = (exp.Lower, exp.Upper, exp.Trim, exp.Length, exp.Abs, exp.Coalesce, exp.Min, exp.Max)
+        if isinstance(node, typed) and self.sqlite_class(node) is None:
+            raise NotSupportedError(f"{node.sql(dialect='sqlite')}: arguments of a storage class PostgreSQL types "
+                                    "differently; not supported yet")
+        if isinstance(node, exp.Abs) and self.sqlite_class(node.this) == "INTEGER":
+            return f"abs(({self._emit(node.this)})::bigint)"  # abs of the smallest integer fails, as in SQLite
+        if isinstance(node, (exp.Lower, exp.Upper, exp.Trim)) and self.sqlite_class(node.this) == "INTEGER":
+            node = node.copy()
+            node.set("this", exp.cast(node.this, "TEXT"))  # SQLite reads the integer as its text
+        scalar = self._scalar(node)
+        if scalar is not None:
+            return scalar
+        aggregate = self._aggregate(node)
+        return aggregate if aggregate is not None else super()._emit(node)
+
+    def _arithmetic(self, node: exp.Expression) -> str:
+        """SQLite's arithmetic: on integers 64-bit, on reals IEEE doubles; division by zero is NULL;
+        ``-x`` is ``0 - x`` (so ``-0.0`` is ``0.0``).
+
+        Where an integer operation overflows, SQLite redoes it in floating point and the value is a
+        REAL from there on, which no static type can follow; bigint raises instead, and that error
+        becomes NotSupportedError (answers.py), never a different number."""
+        kind = self.sqlite_class(node)
+        if kind is None:
+            raise NotSupportedError(f"{node.sql(dialect='sqlite')}: arithmetic on values not known to be numbers of "
+                                    "one kind; not supported yet")
+        cast = "::bigint" if kind == "INTEGER" else "::float8"
+        if isinstance(node, exp.Neg):
+            return f"(0{cast} - ({self._emit(node.this)}){cast})"
+        left, right = f"({self._emit(node.this)}){cast}", f"({self._emit(node.expression)}){cast}"
+        if isinstance(node, exp.Div):  # bigint division truncates toward zero, as SQLite's
+            return f"({left} / NULLIF({right}, 0))"
+        if isinstance(node, exp.Mod):
+            return f"mod({left}, NULLIF({right}, 0))"
+        op = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*"}[type(node)]
+        return f"({left} {op} {right})"
+
+    def _compare(self, left: exp.Expression, right: exp.Expression, render: Any) -> str:
+        """Comparisons only between values whose classes PostgreSQL compares as SQLite does."""
+        kinds = {self._comparable(left, right), self._comparable(right, left)} - {"NULL"}
+        if None in kinds or len(kinds) > 1:
+            raise NotSupportedError(f"comparing {left.sql(dialect='sqlite')} with {right.sql(dialect='sqlite')}: "
+                                    "values of different storage classes; not supported yet")
+        classes = [self._number_class(left, right), self._number_class(right, left)]
+        if set(classes) == {"INTEGER", "REAL"}:
+            # SQLite compares an integer with a real exactly; PostgreSQL would round the integer
+            # to a double (9223372036854775807 = 9.223372036854776e18 would hold).
+            if "DISTINCT" in render("a", "b"):
+                raise NotSupportedError(f"{left.sql(dialect='sqlite')} IS {right.sql(dialect='sqlite')} between an "
+                                        "integer and a real: not supported yet")
+            integer, real = (left, right) if classes[0] == "INTEGER" else (right, left)
+            cmp = (f"sqlmite.int_real_cmp(({self._operand(integer, real)})::bigint, "
+                   f"({self._operand(real, integer)})::float8)")
+            return render(cmp, "0") if integer is left else render("0", cmp)
+        return super()._compare(left, right, render)
+
+    def _number_class(self, node: exp.Expression, other: exp.Expression) -> str | None:
+        """INTEGER or REAL as the comparison sees ``node`` (after the affinity of a column it faces)."""
+        inner, facing = _strip(node), _strip(other)
+        literal = isinstance(inner, exp.Literal) or (isinstance(inner, exp.Neg) and isinstance(inner.this, exp.Literal))
+        if literal and isinstance(facing, exp.Column):
+            _, ref, _ = self.resolve(facing)
+            value = default_value(ref.affinity.value, inner.sql(dialect="sqlite"))
+            return {int: "INTEGER", float: "REAL"}.get(type(value))
+        return self.sqlite_class(inner)
+
+    def _comparable(self, node: exp.Expression, other: exp.Expression) -> str | None:
+        """The kind a comparison sees: a number, text or a blob (a literal facing a column takes
+        the column's affinity first, as SQLite applies it)."""
+        inner, facing = _strip(node), _strip(other)
+        literal = isinstance(inner, exp.Literal) or (isinstance(inner, exp.Neg) and isinstance(inner.this, exp.Literal))
+        if literal and isinstance(facing, exp.Column):
+            _, ref, _ = self.resolve(facing)
+            value = default_value(ref.affinity.value, inner.sql(dialect="sqlite"))
+            return {int: "NUMBER", float: "NUMBER", str: "TEXT", bytes: "BLOB"}.get(type(value), "NULL")
+        if isinstance(inner, exp.Column):
+            _, ref, _ = self.resolve(inner)
+            pg_type = ref.pg_type or AFFINITY_DEFAULT[ref.affinity]
+            return {PgType.TEXT: "TEXT", PgType.BYTEA: "BLOB"}.get(pg_type, "NUMBER")
+        kind = self.sqlite_class(inner)
+        return {"INTEGER": "NUMBER", "REAL": "NUMBER"}.get(kind or "", kind)
+
+    def _bool(self, node: exp.Expression) -> str:
+        """A condition: SQLite's predicates as booleans, numbers by their truthiness (x <> 0)."""
+        if _is_condition(node):
+            return self._condition_sql(node)
+        if self.sqlite_class(node) in ("INTEGER", "REAL"):
+            return f"(({self._emit(node)}) <> 0)"  # SQLite's truthiness of a number
+        raise NotSupportedError(f"{node.sql(dialect='sqlite')} used as a condition: SQLite's truthiness of "
+                                "text is not supported yet")
+
+    def _text(self, node: exp.Expression, what: str) -> str:
+        """An operand SQLite reads as text: text as is, an integer in its (identical) decimal form."""
+        kind = self.sqlite_class(node)
+        if kind == "TEXT" or kind == "NULL":
+            return self._emit(node)
+        if kind == "INTEGER":
+            return f"({self._emit(node)})::text"
+        raise NotSupportedError(f"{what} on a value that is not text or an integer: not supported yet")
+
+    def _same_class(self, nodes: list[exp.Expression], what: str) -> None:
+        classes = {self.sqlite_class(n) for n in nodes} - {"NULL"}
+        if len(classes) > 1 or None in classes:
+            raise NotSupportedError(f"{what} over values of different storage classes: not supported yet "
+                                    "(PostgreSQL would convert them to one type)")
+
+    def _subquery(self, node: exp.Expression) -> str:
+        """A nested SELECT as PostgreSQL text."""
+        inner = node.this if isinstance(node, exp.Subquery) else node
+        if not isinstance(inner, exp.Select) or self.catalog is None:
+            raise NotSupportedError(f"{node.sql(dialect='sqlite')}: only SELECT subqueries")
+        # query.py assembles SELECTs from these expressions; a subquery is a SELECT again.
+        from sqlmite.translate.query import select
+
+        return select(inner, self.catalog, [], parent=self).sql
+
+    def _one_row(self, inner: exp.Select) -> bool:
+        """True when the WHERE pins every column of one unique key of the subquery's only table with
+        ``=`` (at most one row, so SQLite's first row and PostgreSQL's only row are the same)."""
+        source = inner.args.get("from_") or inner.args.get("from")
+        if source is None or inner.args.get("joins") or inner.args.get("group") or not isinstance(source.this, exp.Table)\
+                or self.catalog is None or inner.args.get("where") is None:
+            return False
+        table = source.this
+        mapped = self.catalog.get(table.name)
+        names = {table.alias_or_name.lower(), table.name.lower()}
+        pinned = set()
+        conjuncts = [inner.args["where"].this]
+        while conjuncts:
+            node = conjuncts.pop().unnest()
+            if isinstance(node, exp.And):
+                conjuncts += [node.this, node.expression]
+            elif isinstance(node, exp.EQ):
+                for side in (node.this, node.expression):
+                    side = side.unnest()
+                    if isinstance(side, exp.Column) and (not side.table or side.table.lower() in names) and \
+                            side.name.lower() in {c.name.lower() for c in mapped.table.columns}:
+                        pinned.add(side.name.lower())
+        keys = [[mapped.table.rowid_alias]] if mapped.table.rowid_alias else []
+        keys += [[k.column or "" for k in i.keys] for i in (*mapped.table.constraint_indexes, *mapped.unique_indexes)
+                 if i.unique and all(k.column for k in i.keys) and not i.where]
+        return any(key and {c.lower() for c in key} <= pinned for key in keys)
+
+    def _nested_class(self, query: exp.Expression) -> str | None:
+        """The storage class of a subquery's one result column."""
+        inner = query.this if isinstance(query, exp.Subquery) else query
+        if not isinstance(inner, exp.Select) or len(inner.expressions) != 1 or self.catalog is None:
+            return None
+        # query.py assembles SELECTs from these expressions; a subquery is a SELECT again.
+        from sqlmite.translate.query import sources_of
+
+        sources, _ = sources_of(inner, self.catalog, [self.counter[0]])
+        result = inner.expressions[0]
+        return QueryExpression(sources, self.catalog, self).sqlite_class(
+            result.this if isinstance(result, exp.Alias) else result)
+
+    def _scalar(self, node: exp.Expression) -> str | None:
+        if isinstance(node, exp.Exists):
+            return f"EXISTS ({self._subquery(node.this)})"
+        if isinstance(node, exp.In) and node.args.get("query") is not None:
+            expanded = _json_list(node.args["query"])
+            if expanded is not None:  # EF Core's list parameter: IN (SELECT value FROM json_each('[...]'))
+                if not expanded:
+                    return "FALSE"
+                listed = exp.In(this=node.this.copy(), expressions=[literal_node(v) for v in expanded])
+                return super()._emit(listed)
+            kinds = {self.sqlite_class(node.this), self._nested_class(node.args["query"])} - {"NULL"}
+            if len(kinds) != 1 or None in kinds or (self._collation(node.this) or "BINARY") != "BINARY":
+                raise NotSupportedError(f"{node.sql(dialect='sqlite')}: IN (SELECT ...) over values of different or "
+                                        "unknown storage classes, or under a collation other than BINARY: not "
+                                        "supported yet")
+            return f"({self._emit(node.this)}) IN ({self._subquery(node.args['query'])})"
+        if isinstance(node, exp.Subquery):
+            inner = node.this
+            aggregate = (isinstance(inner, exp.Select) and not inner.args.get("group") and len(inner.expressions) == 1
+                         and inner.expressions[0].find(exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max) is not None)
+            if not aggregate and not (isinstance(inner, exp.Select) and self._one_row(inner)):
+                # SQLite takes the first row of a scalar subquery; PostgreSQL refuses several.
+                raise NotSupportedError("scalar subqueries that may return several rows: not supported yet")
+            return f"({self._subquery(node)})"
+        if isinstance(node, exp.Escape) and isinstance(node.this, exp.Like):
+            return self._like(node.this, node.expression)
+        if isinstance(node, exp.Like):
+            return self._like(node, None)
+        if isinstance(node, exp.Glob):
+            return self._glob(node)
+        if isinstance(node, exp.Substring):
+            if self.sqlite_class(node) is None:
+                raise NotSupportedError(f"{node.sql(dialect='sqlite')}: substr() of anything but text or integers "
+                                        "with integer positions is not supported yet")
+            args = [self._text(node.this, "substr()"), f"({self._emit(node.args['start'])})::bigint"]
+            if node.args.get("length") is not None:
+                args.append(f"({self._emit(node.args['length'])})::bigint")
+            return f"sqlmite.substr({', '.join(args)})"
+        if isinstance(node, exp.Cast):
+            form = _CASTS.get((self.sqlite_class(node.this) or "", _cast_target(node)))
+            if form is None:
+                raise NotSupportedError(f"{node.sql(dialect='sqlite')}: this conversion follows SQLite's own rules "
+                                        "(text to numbers by prefix, reals to text by its digits); not supported yet")
+            return form.format(self._emit(node.this))
+        if isinstance(node, exp.Replace):
+            parts = [node.this, node.expression, node.args["replacement"]]
+            return f"replace({', '.join(self._text(p, 'replace()') for p in parts)})"
+        if isinstance(node, exp.StrPosition) and not node.args.get("position"):
+            return f"strpos({self._text(node.this, 'instr()')}, {self._text(node.args['substr'], 'instr()')})"
+        if isinstance(node, exp.Typeof):
+            kind = self.sqlite_class(node.this)
+            if kind is None:
+                raise NotSupportedError("typeof() of a value whose storage class varies: not supported yet")
+            return f"CASE WHEN ({self._emit(node.this)}) IS NULL THEN 'null' ELSE '{kind.lower()}' END"
+        if isinstance(node, exp.Nullif):
+            self._same_class([node.this, node.expression], "nullif()")
+            return f"NULLIF({self._emit(node.this)}, {self._emit(node.expression)})"
+        if isinstance(node, exp.If):
+            branches = [node.args["true"], node.args.get("false") or exp.Null()]
+            self._same_class(branches, "iif()")
+            return (f"CASE WHEN {self._bool(node.this)} THEN {self._emit(branches[0])} "
+                    f"ELSE {self._emit(branches[1])} END")
+        if isinstance(node, exp.Case):
+            return self._case(node)
+        if isinstance(node, (exp.Greatest, exp.Least)):
+            args = [node.this, *node.expressions]
+            self._same_class(args, "scalar max()/min()")
+            if any((self._collation(a) or "BINARY") != "BINARY" for a in args):
+                raise NotSupportedError("scalar max()/min() under a collation other than BINARY: not supported yet")
+            emitted = [self._emit(a) for a in args]
+            fn = "GREATEST" if isinstance(node, exp.Greatest) else "LEAST"
+            # SQLite's scalar max()/min() is NULL when any argument is; GREATEST/LEAST skip NULLs.
+            nulls = " OR ".join(f"({e}) IS NULL" for e in emitted)
+            return f"CASE WHEN {nulls} THEN NULL ELSE {fn}({', '.join(emitted)}) END"
+        if isinstance(node, exp.Length) and self.sqlite_class(node.this) == "INTEGER":
+            return f"length(({self._emit(node.this)})::text)"
+        return None
+
+    def _like(self, node: exp.Like, escape: exp.Expression | None) -> str:
+        """SQLite's LIKE: case-insensitive for ASCII letters only, no escape character unless given."""
+        value = self._text(node.this, "LIKE")
+        pattern = self._text(node.expression, "LIKE")
+        if escape is None:
+            esc = "''"
+        else:
+            if not (isinstance(escape, exp.Literal) and escape.is_string and len(escape.this) == 1):
+                raise NotSupportedError("LIKE ... ESCAPE with anything but one literal character: not supported yet")
+            esc = quote_literal(escape.this)
+        like = f'lower(({value}) COLLATE "C") LIKE lower(({pattern}) COLLATE "C") ESCAPE {esc}'
+        return f"NOT ({like})" if node.args.get("negate") else like  # sqlglot marks NOT LIKE so
+
+    def _glob(self, node: exp.Glob) -> str:
+        """SQLite's GLOB (case-sensitive ``*``, ``?``, ``[...]``) as an anchored regular expression."""
+        pattern = node.expression
+        if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+            raise NotSupportedError("GLOB with a pattern that is not a literal: not supported yet")
+        return f'({self._text(node.this, "GLOB")}) COLLATE "C" ~ {quote_literal(glob_regex(pattern.this))}'
+
+    def _case(self, node: exp.Case) -> str:
+        ifs = node.args.get("ifs") or []
+        results = [i.args["true"] for i in ifs] + [node.args.get("default") or exp.Null()]
+        self._same_class(results, "CASE")
+        subject = node.this
+        parts = []
+        for branch in ifs:
+            condition = branch.this
+            if subject is not None:
+                condition = exp.EQ(this=subject.copy(), expression=condition.copy())
+            parts.append(f"WHEN {self._bool(condition)} THEN {self._emit(branch.args['true'])}")
+        return f"CASE {' '.join(parts)} ELSE {self._emit(results[-1])} END"
+
+    def sqlite_class(self, node: exp.Expression) -> str | None:
+        """The one storage class (or NULL) every non-NULL value of ``node`` has, when it is known
+        before running: what lets PostgreSQL's result type stand for SQLite's class."""
+        if isinstance(node, exp.Subquery):
+            return self._nested_class(node)
+        node = node.unnest()
+        if _is_condition(node):
+            return "INTEGER"
+        if isinstance(node, exp.Null):
+            return "NULL"
+        if isinstance(node, (exp.Literal, exp.Neg)) and not node.find(exp.Column):
+            value = sqlite_eval(node.sql(dialect="sqlite"))
+            return {int: "INTEGER", float: "REAL", str: "TEXT", bytes: "BLOB"}.get(type(value), "NULL")
+        if isinstance(node, exp.HexString):
+            return "BLOB"
+        if isinstance(node, exp.Column):
+            _, ref, _ = self.resolve(node)
+            pg_type = ref.pg_type or AFFINITY_DEFAULT[ref.affinity]
+            # A NUMERIC column holds integers and reals natively: its class varies (None).
+            return {PgType.BIGINT: "INTEGER", PgType.DOUBLE: "REAL", PgType.TEXT: "TEXT",
+                    PgType.BYTEA: "BLOB"}.get(pg_type)
+        if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Neg, exp.Abs)):
+            classes = {self.sqlite_class(c) for c in (node.this, node.args.get("expression")) if c is not None}
+            classes.discard("NULL")
+            if classes <= {"INTEGER"}:
+                return "INTEGER"
+            return "REAL" if classes <= {"INTEGER", "REAL"} else None
+        if isinstance(node, exp.Mod):
+            # SQLite's % on reals converts them to integers first; only integers here.
+            both = {self.sqlite_class(node.this), self.sqlite_class(node.expression)} - {"NULL"}
+            return "INTEGER" if both <= {"INTEGER"} else None
+        if isinstance(node, exp.Count):
+            return "INTEGER"
+        if isinstance(node, (exp.Lower, exp.Upper, exp.Trim)):
+            return "TEXT" if self.sqlite_class(node.this) in ("TEXT", "INTEGER", "NULL") else None
+        if isinstance(node, exp.Length):
+            return "INTEGER" if self.sqlite_class(node.this) in ("TEXT", "INTEGER", "BLOB", "NULL") else None
+        if isinstance(node, (exp.DPipe, exp.Typeof)):
+            return "TEXT"
+        if isinstance(node, exp.StrPosition):
+            return "INTEGER"
+        if isinstance(node, exp.Cast):
+            kind = self.sqlite_class(node.this) or ""
+            return _CAST_CLASS.get(_cast_target(node)) if (kind, _cast_target(node)) in _CASTS else None
+        if isinstance(node, exp.Replace):
+            parts = [node.this, node.expression, node.args["replacement"]]
+            return "TEXT" if all(self.sqlite_class(p) in ("TEXT", "INTEGER", "NULL") for p in parts) else None
+        if isinstance(node, exp.Substring):
+            positions = [node.args.get("start"), node.args.get("length")]
+            ok = self.sqlite_class(node.this) in ("TEXT", "INTEGER", "NULL") and all(
+                p is None or self.sqlite_class(p) in ("INTEGER", "NULL") for p in positions)
+            return "TEXT" if ok else None
+        if isinstance(node, (exp.Nullif, exp.Greatest, exp.Least)):
+            return self.sqlite_class(node.this)
+        if isinstance(node, exp.If):
+            classes = {self.sqlite_class(b) for b in (node.args["true"], node.args.get("false") or exp.Null())}
+            classes.discard("NULL")
+            return classes.pop() if len(classes) == 1 else ("NULL" if not classes else None)
+        if isinstance(node, exp.Case):
+            branches = [i.args["true"] for i in node.args.get("ifs") or []] + [node.args.get("default") or exp.Null()]
+            classes = {self.sqlite_class(b) for b in branches} - {"NULL"}
+            return classes.pop() if len(classes) == 1 else ("NULL" if not classes else None)
+        if isinstance(node, (exp.Sum, exp.Min, exp.Max)) and not node.expressions:
+            kind = self.sqlite_class(node.this)
+            return None if kind == "BLOB" else kind  # PostgreSQL has no min/max of bytea
+        if isinstance(node, exp.Avg) or (isinstance(node, exp.Anonymous) and node.name.lower() == "total"):
+            return "REAL"
+        if isinstance(node, exp.Exists) or (isinstance(node, exp.In) and node.args.get("query") is not None):
+            return "INTEGER"
+        if isinstance(node, exp.Subquery):
+            return self._nested_class(node)
+        if isinstance(node, exp.Coalesce):
+            classes = {self.sqlite_class(a) for a in (node.this, *node.expressions)} - {"NULL"}
+            return classes.pop() if len(classes) == 1 and None not in classes else None
+        return None
+
+    def _aggregate(self, node: exp.Expression) -> str | None:
+        if isinstance(node, exp.Count):
+            argument = node.this
+            if argument is None or isinstance(argument, exp.Star):
+                return "count(*)"
+            if isinstance(argument, exp.Distinct):
+                inner = argument.expressions[0]
+                if (self._collation(inner) or "BINARY") != "BINARY":
+                    raise NotSupportedError("count(DISTINCT ...) under a collation other than BINARY: not supported yet")
+                return f"count(DISTINCT {self._emit(inner)})"
+            return f"count({self._emit(argument)})"
+        if isinstance(node, (exp.Min, exp.Max)) and not node.expressions:
+            if (self._collation(node.this) or "BINARY") != "BINARY":
+                raise NotSupportedError("min()/max() of a column with a collation other than BINARY: not supported yet")
+            return f"{'min' if isinstance(node, exp.Min) else 'max'}({self._emit(node.this)})"
+        total = isinstance(node, exp.Anonymous) and node.name.lower() == "total" and len(node.expressions) == 1
+        if isinstance(node, (exp.Sum, exp.Avg)) or total:
+            argument = node.expressions[0] if total else node.this
+            if not self._integers(argument):
+                raise NotSupportedError(f"{node.sql(dialect='sqlite')}: sums of anything but integer columns are not "
+                                        "supported yet (SQLite adds reals with Kahan-Babuska-Neumaier summation)")
+            value = self._emit(argument)
+            if isinstance(node, exp.Sum):
+                return f"sum({value})"
+            if isinstance(node, exp.Avg):
+                return f"(sum({value})::float8 / NULLIF(count({value}), 0))"
+            return f"coalesce(sum({value})::float8, 0.0)"
+        return None
+
+    def _integers(self, node: exp.Expression) -> bool:
+        """True for a column whose native values are all integers (the stray check does the rest)."""
+        inner = node.unnest()
+        if not isinstance(inner, exp.Column):
+            return False
+        ref = self._column(inner)
+        return (ref.pg_type or AFFINITY_DEFAULT[ref.affinity]) is PgType.BIGINT
+
+    def value_of(self, node: exp.Expression) -> str:
+        try:
+            return self._emit(node)
+        except UnsupportedSchemaError as exc:
+            raise refuse(exc) from None
+
+    def condition(self, node: exp.Expression) -> str:
+        try:
+            return self._bool(node)
+        except UnsupportedSchemaError as exc:
+            raise refuse(exc) from None
+
+
+# CAST where PostgreSQL converts exactly as SQLite (by the class of the value, the target's affinity).
+# SQLite truncates toward zero and saturates at the 64-bit limits (sqlite3RealToI64).
+_REAL_TO_INTEGER = ("(CASE WHEN ({0}) >= 9223372036854775807::float8 THEN 9223372036854775807 "
+                    "WHEN ({0}) <= -9223372036854775808::float8 THEN -9223372036854775808 "
+                    "ELSE trunc({0})::bigint END)")
+_CASTS = {
+    ("INTEGER", "INTEGER"): "({})", ("INTEGER", "NUMERIC"): "({})", ("INTEGER", "REAL"): "(({})::float8)",
+    ("INTEGER", "TEXT"): "(({})::text)",
+    ("REAL", "REAL"): "({})", ("REAL", "INTEGER"): _REAL_TO_INTEGER,
+    ("TEXT", "TEXT"): "({})", ("TEXT", "BLOB"): "convert_to({}, 'UTF8')",  # a text's bytes
+    ("BLOB", "BLOB"): "({})",
+    **{("NULL", target): "NULL" for target in ("INTEGER", "REAL", "TEXT", "BLOB", "NUMERIC")},
+}
+_CAST_CLASS = {"INTEGER": "INTEGER", "NUMERIC": "INTEGER", "REAL": "REAL", "TEXT": "TEXT", "BLOB": "BLOB"}
+_CAST_TYPES = {
+    exp.DataType.Type.INT: "INTEGER", exp.DataType.Type.BIGINT: "INTEGER", exp.DataType.Type.SMALLINT: "INTEGER",
+    exp.DataType.Type.TINYINT: "INTEGER", exp.DataType.Type.DOUBLE: "REAL", exp.DataType.Type.FLOAT: "REAL",
+    exp.DataType.Type.TEXT: "TEXT", exp.DataType.Type.VARCHAR: "TEXT", exp.DataType.Type.CHAR: "TEXT",
+    exp.DataType.Type.VARBINARY: "BLOB", exp.DataType.Type.DECIMAL: "NUMERIC",
+}
+
+
+def _cast_target(node: exp.Cast) -> str:
+    """The affinity a CAST's type name gives (sqlglot normalizes the names: INTEGER is INT)."""
+    return _CAST_TYPES.get(node.args["to"].this, "")
+
+
+_CONDITIONS = (*PREDICATES, exp.Like, exp.Escape, exp.Glob, exp.Exists)
+
+
+def _is_condition(node: exp.Expression) -> bool:
+    """SQLite's boolean-valued operators (PostgreSQL computes them as booleans)."""
+    inner = node.unnest()
+    return isinstance(inner, _CONDITIONS) or (isinstance(inner, exp.In) and inner.args.get("query") is not None)
+
+
+_LOOSE = (exp.Like, exp.Escape, exp.Glob, exp.Between, exp.In, exp.Is, *COMPARISONS, exp.NullSafeEQ,
+          exp.NullSafeNEQ)
+
+
+def _check_precedence(node: exp.Expression) -> None:
+    """sqlglot and SQLite rank comparison operators differently (SQLite: LIKE, GLOB, IS, IN,
+    BETWEEN and = below < <= > >=): an unparenthesized operator of that family directly under
+    another could be regrouped, so it is refused rather than guessed."""
+    if isinstance(node, _LOOSE) and not isinstance(node, exp.Escape):
+        for child in (node.this, node.args.get("expression")):
+            if isinstance(child, _LOOSE):
+                raise NotSupportedError(f"{node.sql(dialect='sqlite')}: comparison operators chained without "
+                                        "parentheses; add them")
+
+
+def _json_list(query: exp.Expression) -> list[Any] | None:
+    """The values of ``SELECT value FROM json_each('<literal JSON>')`` (how EF Core sends a list
+    parameter), computed by SQLite itself; None for any other subquery."""
+    inner = query.this if isinstance(query, exp.Subquery) else query
+    if not isinstance(inner, exp.Select) or len(inner.expressions) != 1:
+        return None
+    source = inner.args.get("from_") or inner.args.get("from")
+    function = source.this.this if source is not None and isinstance(source.this, exp.Table) else None
+    if not (isinstance(function, exp.Anonymous) and function.name.lower() == "json_each"
+            and len(function.expressions) == 1 and isinstance(function.expressions[0], exp.Literal)):
+        return None
+    result = inner.expressions[0].unnest()
+    if not (isinstance(result, exp.Column) and result.name.lower() == "value") or any(
+            inner.args.get(k) for k in ("where", "joins", "group", "order", "limit")):
+        return None
+    try:
+        rows = evaluator().execute("SELECT value FROM json_each(?)", (function.expressions[0].this,)).fetchall()
+    except apsw.Error as exc:
+        raise from_sqlite(exc) from None
+    return [r[0] for r in rows]
+
+
+def _strip(node: exp.Expression) -> exp.Expression:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Subquery):
+        return node
+    inner = node.unnest()
+    return inner.this.unnest() if isinstance(inner, exp.Collate) else inner
+
+
+def glob_regex(pattern: str) -> str:
+    """A GLOB pattern as an anchored POSIX regular expression."""
+    out, i = ["^"], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "*":
+            out.append(".*")
+        elif ch == "?":
+            out.append(".")
+        elif ch == "[":
+            end = pattern.find("]", i + 2 if pattern[i + 1:i + 2] in ("]", "^") else i + 1)
+            if pattern[i + 1:i + 3] == "^]":
+                end = pattern.find("]", i + 3)
+            if end < 0:
+                raise NotSupportedError(f"GLOB pattern {pattern!r}: an unclosed [")
+            body = pattern[i + 1:end]
+            negate = body.startswith("^")
+            body = body[1:] if negate else body
+            escaped = body.replace("\\", "\\\\").replace("[", "\\[")
+            if escaped.startswith("]"):
+                escaped = "\\]" + escaped[1:]
+            out.append(f"[{'^' if negate else ''}{escaped}]")
+            i = end
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    out.append("$")
+    return "".join(out)

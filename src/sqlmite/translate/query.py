@@ -1,0 +1,277 @@
+"""SQLite SELECT statements over mapped tables → PostgreSQL (expressions: ``expression.py``).
+
+A SELECT may join tables (``JOIN ... ON``, ``LEFT JOIN``, comma/``CROSS``), filter, group,
+``HAVING``, ``DISTINCT`` (BINARY columns), order (by expressions, result aliases or positions;
+``ASC NULLS FIRST`` / ``DESC NULLS LAST`` as SQLite) and limit; subqueries get fresh aliases from
+one counter. Result columns that are bare columns come back through the data mapper (their
+overflow included), others by the type PostgreSQL computed, which the expression compiler made
+sure stands for one SQLite storage class. Every column an *expression* uses must hold one
+storage class; the engine checks that at run time (``Query.checked``) and refuses otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from sqlmite.mapping.expressions import (
+    quote_ident,
+    quote_literal,
+)
+from sqlmite.translate.catalog import Catalog, Mapped
+from sqlmite.translate.errors import NotSupportedError
+from sqlmite.translate.expression import QueryExpression, Source
+
+
+@dataclass
+class Output:
+    """One result column: PostgreSQL's select-list entries, and how to read the value back."""
+
+    sql: list[str]
+    column: tuple[Mapped, str] | None = None  # a bare column: decoded by its table's codec
+    integer_sum: bool = False  # sum() of integers: SQLite fails past 64 bits, numeric does not
+
+
+@dataclass
+class Query:
+    sql: str
+    outputs: list[Output]
+    checked: dict[str, tuple[Mapped, set[str]]] = field(default_factory=dict)  # columns that must hold no strays
+    kinds: list[str | None] | None = None  # per result, its storage class (results read as values)
+
+
+def sources_of(node: exp.Select, catalog: Catalog, counter: list[int]) -> tuple[list[Source], str]:
+    """The FROM clause: its items with fresh PostgreSQL aliases tN (``counter`` is shared by a
+    statement's subqueries) and its text."""
+    source = node.args.get("from_") or node.args.get("from")
+    if source is None:
+        raise NotSupportedError("SELECT without FROM on table data")
+    items = [(source.this, None)] + [(j.this, j) for j in node.args.get("joins") or []]
+    sources, parts = [], []
+    for item, join in items:
+        if not isinstance(item, exp.Table) or item.args.get("db"):
+            raise NotSupportedError(f"FROM {item.sql(dialect='sqlite')}: only tables so far")
+        mapped = catalog.get(item.name)
+        alias = f"t{counter[0]}"
+        counter[0] += 1
+        sources.append(Source(item.alias or item.name, mapped, alias))
+        text = f"{mapped.qtable} AS {alias}"
+        if join is None:
+            parts.append(text)
+            continue
+        if join.args.get("using") or join.args.get("method"):
+            raise NotSupportedError("JOIN ... USING / NATURAL JOIN: not supported yet")
+        side, kind = (join.args.get("side") or "").upper(), (join.args.get("kind") or "").upper()
+        if side not in ("", "LEFT") or kind not in ("", "INNER", "CROSS", "OUTER"):
+            raise NotSupportedError(f"{side} {kind} JOIN: not supported yet".replace("  ", " "))
+        parts.append((side or "INNER") + " JOIN " + text if join.args.get("on") else "CROSS JOIN " + text)
+    return sources, " ".join(parts)
+
+
+def compound(node: exp.SetOperation, catalog: Catalog) -> Query:
+    """UNION [ALL], INTERSECT, EXCEPT: each arm a SELECT whose results are values; a column's
+    storage class must be the same in every arm (PostgreSQL would unify the types), and its
+    collation BINARY (SQLite compares with the left arm's). SQLite's compound operators all bind
+    alike, left to right; PostgreSQL's INTERSECT binds tighter: every nested arm is parenthesized."""
+    checked: dict[str, tuple[Mapped, set[str]]] = {}
+    classes: list[set[str]] = []
+
+    def arm(n: exp.Expression) -> str:
+        inner = n.this if isinstance(n, exp.Subquery) else n
+        if isinstance(inner, exp.SetOperation):
+            return f"({part(inner)})"
+        if not isinstance(inner, exp.Select):
+            raise NotSupportedError(f"{n.sql(dialect='sqlite')}: only SELECTs in a compound")
+        query = select(inner, catalog, [], as_values=True)
+        for mapped, columns in query.checked.values():  # each arm has its own aliases t0, t1, ...
+            checked[f"arm{len(checked)}"] = (mapped, set(columns))
+        kinds = query.kinds or []
+        if classes and len(kinds) != len(classes):
+            raise NotSupportedError("compound SELECT arms with different numbers of columns")
+        for i, kind in enumerate(kinds):
+            if len(classes) <= i:
+                classes.append(set())
+            classes[i].add(kind)
+        return f"({query.sql})"
+
+    def part(n: exp.SetOperation) -> str:
+        op = {exp.Union: "UNION", exp.Intersect: "INTERSECT", exp.Except: "EXCEPT"}[type(n)]
+        if not n.args.get("distinct") and op != "UNION":
+            raise NotSupportedError(f"{op} ALL: not in SQLite")
+        op += "" if n.args.get("distinct") else " ALL"
+        return f"{arm(n.this)} {op} {arm(n.expression)}"
+
+    for key in ("with",):
+        if node.args.get(key):
+            raise NotSupportedError(f"compound SELECT with {key.upper()}: not supported yet")
+    sql = part(node)
+    for i, kinds in enumerate(classes):
+        kinds.discard("NULL")
+        if len(kinds) > 1 or None in kinds or "COLLATED" in kinds:
+            raise NotSupportedError(f"compound SELECT column {i + 1}: values of different storage classes or a "
+                                    "collation other than BINARY across the arms; not supported yet")
+    order = node.args.get("order")
+    if order is not None:
+        first = node
+        while isinstance(first, exp.SetOperation):
+            first = first.this.this if isinstance(first.this, exp.Subquery) else first.this
+        names = [e.alias_or_name.lower() for e in first.expressions]
+        keys = []
+        for ordered in order.expressions:
+            key = ordered.this
+            if isinstance(key, exp.Literal) and not key.is_string and key.this.isdigit():
+                position = int(key.this)
+            elif isinstance(key, exp.Column) and not key.table and key.name.lower() in names:
+                position = names.index(key.name.lower()) + 1
+            else:
+                raise NotSupportedError(f"ORDER BY {key.sql(dialect='sqlite')} of a compound SELECT: only result "
+                                        "columns")
+            keys.append(f"{position} {'DESC NULLS LAST' if ordered.args.get('desc') else 'ASC NULLS FIRST'}")
+        sql += " ORDER BY " + ", ".join(keys)
+    limit, offset = _integer(node.args.get("limit"), "LIMIT"), _integer(node.args.get("offset"), "OFFSET")
+    if limit is not None and limit >= 0:
+        sql += f" LIMIT {limit}"
+    if offset is not None and offset > 0:
+        sql += f" OFFSET {offset}"
+    return Query(sql, [Output(["?"]) for _ in classes], checked)
+
+
+def select(node: exp.Select, catalog: Catalog, origins: list[tuple[str | None, str | None]],
+           parent: QueryExpression | None = None, as_values: bool = False) -> Query:
+    """``origins``: per result column, the (table, column) SQLite says it comes straight from
+    (none for a subquery, whose results are values); ``parent``: the enclosing query."""
+    for key in ("with", "windows", "qualify"):
+        if node.args.get(key):
+            raise NotSupportedError(f"SELECT with {key.upper()}: not supported yet")
+    counter = parent.counter if parent else [0]
+    sources, from_sql = sources_of(node, catalog, counter)
+    expr = QueryExpression(sources, catalog, parent)
+    for i, join in reversed(list(enumerate(node.args.get("joins") or [], 1))):
+        if join.args.get("on"):  # the FROM text gets each ON condition after its JOIN
+            marker = f"AS {sources[i].alias}"
+            at = from_sql.index(marker) + len(marker)
+            from_sql = f"{from_sql[:at]} ON {expr.condition(join.args['on'])}{from_sql[at:]}"
+    results = _results(node, sources)
+    for alias, value in results:
+        if alias:
+            expr.aliases.setdefault(alias.lower(), value)
+    aggregates = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.GroupConcat)
+    grouped = node.args.get("group") is not None or any(
+        n.find(*aggregates) is not None or any(a.name.lower() == "total" for a in n.find_all(exp.Anonymous))
+        for _, n in results)
+    kinds: list[str | None] = []
+    if parent is not None or as_values:  # a subquery or a compound's arm: its results are values
+        outputs = [Output([expr.value_of(value)]) for _, value in results]
+        for _, value in results:
+            kind = expr.sqlite_class(value)
+            kinds.append("COLLATED" if (expr._collation(value) or "BINARY") != "BINARY" else kind)
+    else:
+        outputs = [_output(value, expr, origin, grouped) for (_, value), origin in zip(results, origins, strict=True)]
+    distinct = node.args.get("distinct")
+    if distinct is not None:
+        if distinct.args.get("on"):
+            raise NotSupportedError("DISTINCT ON")
+        for _, value in results:
+            if (expr._collation(value) or "BINARY") != "BINARY":
+                raise NotSupportedError("DISTINCT over a column with a collation other than BINARY: not supported yet")
+    sql = f"SELECT {'DISTINCT ' if distinct is not None else ''}{', '.join(s for o in outputs for s in o.sql)} FROM {from_sql}"
+    where = node.args.get("where")
+    if where is not None:
+        sql += " WHERE " + expr.condition(expr.with_aliases(where.this))
+    group = node.args.get("group")
+    if group is not None:
+        sql += " GROUP BY " + ", ".join(_group_key(expr.with_aliases(e), expr, [v for _, v in results])
+                                        for e in group.expressions)
+    having = node.args.get("having")
+    if having is not None:
+        sql += " HAVING " + expr.condition(expr.with_aliases(having.this))
+    order = node.args.get("order")
+    if order is not None:
+        sql += " ORDER BY " + ", ".join(_order_key(o, expr, [v for _, v in results]) for o in order.expressions)
+    limit, offset = _integer(node.args.get("limit"), "LIMIT"), _integer(node.args.get("offset"), "OFFSET")
+    if limit is not None and limit >= 0:
+        sql += f" LIMIT {limit}"
+    if offset is not None and offset > 0:
+        sql += f" OFFSET {offset}"
+    return Query(sql, outputs, expr.used, kinds)
+
+
+def _results(node: exp.Select, sources: list[Source]) -> list[tuple[str | None, exp.Expression]]:
+    """Result expressions with ``*`` and ``t.*`` expanded, as SQLite expands them."""
+    out: list[tuple[str | None, exp.Expression]] = []
+    for e in node.expressions:
+        star = isinstance(e, exp.Star) or (isinstance(e, exp.Column) and e.is_star)
+        if star:
+            which = [s for s in sources if not isinstance(e, exp.Column) or not e.table
+                     or s.name.lower() == e.table.lower()]
+            for s in which:
+                out.extend((None, exp.column(c.name, table=s.name, quoted=True)) for c in s.mapped.plan.columns)
+        elif isinstance(e, exp.Alias):
+            out.append((e.alias, e.this))
+        else:
+            out.append((None, e))
+    return out
+
+
+def _output(value: exp.Expression, expr: QueryExpression, origin: tuple[str | None, str | None],
+            grouped: bool) -> Output:
+    inner = value.unnest()
+    if isinstance(inner, exp.Column) and origin[1] is not None:
+        source, ref, key = expr.resolve(inner)
+        plan_columns = {c.name.lower(): c for c in source.mapped.plan.columns}
+        column = plan_columns.get(key.lower())
+        native = f"{source.alias}.{quote_ident(ref.pg_name)}"
+        if column is None:  # the rowid, which is always an integer
+            return Output([native])
+        if grouped:  # a group key (strays refused, as for any expression): read natively
+            expr._column(inner)
+            return Output([native], (source.mapped, column.name))
+        overflow = f"{source.alias}.\"_sqlmite_overflow\" -> {quote_literal(column.name)}"
+        return Output([native, overflow], (source.mapped, column.name))
+    if expr.sqlite_class(value) is None:
+        raise NotSupportedError(f"result {value.sql(dialect='sqlite')}: its values may be of more than one storage "
+                                "class, which PostgreSQL would turn into one; not supported yet")
+    return Output([expr.value_of(value)], integer_sum=isinstance(value.unnest(), exp.Sum))
+
+
+def _group_key(node: exp.Expression, expr: QueryExpression, results: list[exp.Expression]) -> str:
+    if isinstance(node, exp.Literal) and not node.is_string and node.this.isdigit():  # GROUP BY 1
+        node = results[int(node.this) - 1]
+    if (expr._collation(node) or "BINARY") != "BINARY":
+        raise NotSupportedError("GROUP BY a column with a collation other than BINARY: not supported yet")
+    return expr.value_of(node)
+
+
+def _order_key(ordered: exp.Ordered, expr: QueryExpression, results: list[exp.Expression]) -> str:
+    key = ordered.this
+    if isinstance(key, exp.Literal) and not key.is_string and key.this.isdigit():  # ORDER BY 2
+        position = int(key.this)
+        if not 1 <= position <= len(results):
+            raise NotSupportedError(f"ORDER BY {position}: out of range")
+        key = results[position - 1]
+    elif not list(key.find_all(exp.Column)) and not key.find(exp.Subquery):
+        # SQLite folds some constants into a column position (ORDER BY (0 IS NOT NULL) sorts by the
+        # first result column) and others not; PostgreSQL reads only integer literals so.
+        raise NotSupportedError(f"ORDER BY {key.sql(dialect='sqlite')}: a constant ordering term is not supported")
+    key = expr.with_aliases(key)
+    if expr.sqlite_class(key) is None:
+        raise NotSupportedError(f"ORDER BY {key.sql(dialect='sqlite')}: values of more than one storage class sort "
+                                "across classes in SQLite; not supported yet")
+    collation = expr._collation(key)
+    value = expr.value_of(key)
+    if collation not in (None, "BINARY") and not isinstance(key.unnest(), exp.Collate):
+        value = expr._fold(value, collation)
+    # SQLite sorts NULLs first ascending and last descending.
+    return f"{value} {'DESC NULLS LAST' if ordered.args.get('desc') else 'ASC NULLS FIRST'}"
+
+
+def _integer(node: exp.Expression | None, what: str) -> int | None:
+    if node is None:
+        return None
+    value = node.expression if isinstance(node, (exp.Limit, exp.Offset)) else node
+    text = value.sql(dialect="sqlite")
+    try:
+        return int(text)
+    except ValueError:
+        raise NotSupportedError(f"{what} {text}: only integer constants so far") from None
