@@ -158,7 +158,7 @@ class QueryExpression(SchemaExpression):
             return " || ".join(f"({self._emit(p)})::text" for p in parts)
         if isinstance(node, exp.Paren):
             return f"({self._emit(node.this)})"
-        if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
+        if isinstance(node, exp.Neg) and _constant(node.this):
             # SQLite reads -9223372036854775808 as an integer; let it say what the literal is.
             return sql_literal(sqlite_eval(node.sql(dialect="sqlite")))
         if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Neg)):
@@ -440,7 +440,7 @@ class QueryExpression(SchemaExpression):
             return "INTEGER"
         if isinstance(node, exp.Null):
             return "NULL"
-        if isinstance(node, (exp.Literal, exp.Neg)) and not node.find(exp.Column):
+        if _constant(node):
             value = sqlite_eval(node.sql(dialect="sqlite"))
             return {int: "INTEGER", float: "REAL", str: "TEXT", bytes: "BLOB"}.get(type(value), "NULL")
         if isinstance(node, exp.HexString):
@@ -627,6 +627,13 @@ def _json_list(query: exp.Expression) -> list[Any] | None:
     except apsw.Error as exc:
         raise from_sqlite(exc) from None
     return [r[0] for r in rows]
+
+
+def _constant(node: exp.Expression) -> bool:
+    """A literal, a blob literal, or signs on one: SQLite computes its value once (``- X'41'`` is 0)."""
+    inner = node.unnest()
+    return isinstance(inner, (exp.Literal, exp.HexString, exp.Null)) or (
+        isinstance(inner, (exp.Neg, exp.Paren)) and _constant(inner.this))
 
 
 def _strip(node: exp.Expression) -> exp.Expression:
