@@ -55,6 +55,7 @@ from sqlmite.translate.shadow import Shadow
 _SELECT = re.compile(r"^\s*SELECT\b", re.IGNORECASE)
 _INSERT = re.compile(r"^\s*INSERT\b", re.IGNORECASE)
 _MISSING = object()
+_NO_TABLE = object()  # a cached SELECT that reads no table: SQLite answers it
 PRAGMAS_FROM_SCHEMA = {"table_info", "table_xinfo", "index_list", "index_info", "index_xinfo", "foreign_key_list"}
 EMULATED_FUNCTIONS = {"last_insert_rowid", "changes", "total_changes"}
 WRITES = {"SQLITE_INSERT", "SQLITE_UPDATE", "SQLITE_DELETE"}
@@ -131,19 +132,20 @@ class Engine:
         """Run one statement with its parameters: a SELECT seen before with parameters of the same
         storage classes reuses its translation (``translate/cache.py``); everything else binds
         the values as literals and runs ``execute``."""
-        if params and _SELECT.match(sql) and self._reads_no_table(sql, params):
-            bind(sql, params)  # the values' checks and errors, as sqlite3 gives them
-            # SQLite answers it, with the values bound as SQLite binds them ("SELECT ?" is named "?").
-            description, rows = self.shadow.run(sql, [pg_value(v) for v in params]
-                                                if not isinstance(params, Mapping) else params)
-            return Result.of(description, rows)
         kinds = shape(params) if params and _SELECT.match(sql) else None
         if kinds is None:
             return self.execute(bind(sql, params))
         key = (sql, self._schema_version, kinds)
         entry = self._cache.get(key, _MISSING)
         if entry is _MISSING:
-            entry = self._cache[key] = self._translate_once(sql, params, kinds)
+            no_table = self._reads_no_table(sql, params)
+            entry = self._cache[key] = _NO_TABLE if no_table else self._translate_once(sql, params, kinds)
+        if entry is _NO_TABLE:
+            bind(sql, params)  # the values' checks and errors, as sqlite3 gives them
+            # SQLite answers it, with the values bound as SQLite binds them ("SELECT ?" is named "?").
+            description, rows = self.shadow.run(sql, [pg_value(v) for v in params]
+                                                if not isinstance(params, Mapping) else params)
+            return Result.of(description, rows)
         if entry is None:
             return self.execute(bind(sql, params))
         template, query, description = entry

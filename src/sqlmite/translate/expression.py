@@ -140,8 +140,24 @@ class QueryExpression(SchemaExpression):
             x, low, high = inner.this, inner.args["low"], inner.args["high"]
             return (f"({self._compare(x, low, lambda a, b: f'{a} >= {b}')} AND "
                     f"{self._compare(x, high, lambda a, b: f'{a} <= {b}')})")
+        if isinstance(inner, exp.In) and inner.expressions and not inner.args.get("query"):
+            self._check_in_list(inner)
         scalar = self._scalar(inner)
         return scalar if scalar is not None else super()._emit(inner)
+
+    def _check_in_list(self, node: exp.In) -> None:
+        """``x IN (a, b)`` compares as SQLite only between values of one storage class (the list
+        takes x's affinity first); PostgreSQL would convert integers and reals to one type."""
+        left = self.sqlite_class(node.this)
+        number = {"INTEGER": "NUMBER", "REAL": "NUMBER"}
+        for item in node.expressions:
+            right = self._number_class(item, node.this) or self.sqlite_class(_strip(item))
+            classes = {left, right} - {"NULL"}
+            if None in classes or len(classes) < 2:
+                continue
+            if classes == {"INTEGER", "REAL"} or len({number.get(c or "", c) for c in classes}) > 1:
+                raise NotSupportedError(f"{node.sql(dialect='sqlite')}: IN over values of different storage classes "
+                                        "(integers and reals, numbers and text): not supported yet")
 
     def _value_sql(self, node: exp.Expression) -> str:
         if node.args.get("negate") and not isinstance(node, exp.Like):
