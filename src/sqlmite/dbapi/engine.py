@@ -148,14 +148,15 @@ class Engine:
             return Result.of(description, rows)
         if entry is None:
             return self.execute(bind(sql, params))
-        template, query, description = entry
-        self._refuse_strays(query.checked)
+        template, query, readers, shown = entry
+        if query.checked:
+            self._refuse_strays(query.checked)
         values = [pg_value(params[k] if isinstance(params, Mapping) else params[k - 1]) for k in template.slots]
         try:
-            rows = self._read(query, self.pg.execute(template.sql, values, prepare=True))
+            rows = self._read(query, self.pg.execute(template.sql, values, prepare=True), readers)
         except psycopg.Error as exc:
             raise self._error(exc) from None
-        return Result.of(description, rows)
+        return Result(shown.description, rows, -1, shown.decltypes)
 
     def run_many(self, sql: str, seq_of_params: Iterable[Any]) -> int:
         """``executemany``: an INSERT of bound rows in batches (``dbapi/batch.py``), anything else
@@ -184,7 +185,7 @@ class Engine:
         return kinds <= {"SQLITE_SELECT", "SQLITE_FUNCTION", "SQLITE_RECURSIVE"} and not (
             (info.query_remaining or "").strip().strip(";").strip())
 
-    def _translate_once(self, sql: str, params: Any, kinds: Any) -> tuple[Template, Any, Any] | None:
+    def _translate_once(self, sql: str, params: Any, kinds: Any) -> tuple[Template, Any, list[Any], Result] | None:
         """The cached form of a SELECT, from a translation with sentinel values; None when the
         statement is not a plain SELECT on table data or its translation depends on the values."""
         values, literals = sentinels(kinds)
@@ -211,10 +212,10 @@ class Engine:
             return None
         # Result names as SQLite gives them for the statement with its placeholders ("?" stays "?").
         description = self.shadow.describe(sql).description
-        return found, query, description
+        return found, query, [reader(output) for output in query.outputs], Result.of(description, [])
 
-    def _read(self, query: Any, cursor: Any) -> list[tuple[SqliteValue, ...]]:
-        readers = [reader(output) for output in query.outputs]
+    def _read(self, query: Any, cursor: Any, readers: list[Any] | None = None) -> list[tuple[SqliteValue, ...]]:
+        readers = readers or [reader(output) for output in query.outputs]
         rows = []
         for pg_row in cursor:
             values, at = [], 0
