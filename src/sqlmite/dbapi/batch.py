@@ -133,7 +133,7 @@ def plan_batch(sql: str, node: exp.Expression | None, shadow: Shadow, catalog: C
     but a plain INSERT of one VALUES row with ``?`` parameters, reading no table."""
     if not isinstance(node, exp.Insert) or not isinstance(node.expression, exp.Values) or \
             len(node.expression.expressions) != 1 or any(node.args.get(k) for k in (
-                "alternative", "conflict", "returning", "with", "where")):
+                "alternative", "conflict", "returning", "with_", "with", "where")):
         return None
     text = sql.strip().rstrip(";").rstrip()
     if "--" in text or "/*" in text or ";" in text:

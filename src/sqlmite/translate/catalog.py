@@ -33,6 +33,17 @@ class Mapped:
         raise NotSupportedError(f"the rowid of table {self.table.name!r}")
 
 
+@dataclass
+class Derived:
+    """A subquery or common table expression in FROM: columns whose storage class, affinity and
+    collation the inner query fixed (SQLite passes a bare column's affinity and collation through)."""
+
+    name: str
+    qtable: str  # "(SELECT ...)", aliased with its column list where it is used
+    refs: dict[str, ColumnRef]
+    names: list[str]  # the result columns in order: what * expands to
+
+
 class Catalog:
     """The mapped tables of one database."""
 

@@ -22,11 +22,7 @@ replace(x, y, z)            replace(x, y, z)                                text
 CAST(x AS t)                integer → real/text, real → integer (trunc),    text → numbers and reals → text follow
                             text → blob (UTF-8 bytes), identities           SQLite's own rules: refused
 max(a, b), min(a, b)        CASE WHEN a or b IS NULL THEN NULL ELSE ...     GREATEST/LEAST skip NULLs
-count(*), count(x)          same                                            count(DISTINCT x) only under BINARY
-min(x), max(x)              same                                            BINARY only; not on blobs
-sum(x) on integers          sum(x) (numeric; past 64 bits: SQLite's error)  REAL sums: SQLite adds with Kahan-Babuska
-avg(x) on integers          sum(x)::float8 / NULLIF(count(x), 0)            SQLite's own steps: exact sum, then divide
-total(x) on integers        coalesce(sum(x)::float8, 0.0)
+aggregates, windows         see aggregates.py
 EXISTS, x IN (SELECT ...)   same (correlated allowed)                       IN: one storage class on both sides
 (SELECT ...) as a value     same                                            one aggregate, or a WHERE pinning a unique key
 IN (SELECT value FROM       IN (v1, v2, ...) as SQLite expands the JSON     EF Core's list parameters
@@ -57,7 +53,8 @@ from sqlmite.mapping.expressions import (
     sqlite_eval,
 )
 from sqlmite.mapping.values import AFFINITY_DEFAULT, PgType
-from sqlmite.translate.catalog import Catalog, Mapped
+from sqlmite.translate.aggregates import aggregate_class, aggregate_sql, is_total
+from sqlmite.translate.catalog import Catalog, Derived, Mapped
 from sqlmite.translate.errors import NotSupportedError, from_sqlite
 from sqlmite.translate.params import literal_node
 
@@ -67,7 +64,7 @@ class Source:
     """One FROM item: the name SQLite qualifies its columns with, and its PostgreSQL alias."""
 
     name: str
-    mapped: Mapped
+    mapped: Mapped | Derived
     alias: str
 
 
@@ -87,6 +84,8 @@ class QueryExpression(SchemaExpression):
         self.counter: list[int] = parent.counter if parent else [len(sources)]  # PostgreSQL aliases t0, t1, ...
         self.used: dict[str, tuple[Mapped, set[str]]] = parent.used if parent else {}
         self.aliases: dict[str, exp.Expression] = {}  # result aliases, which WHERE/GROUP BY/ORDER BY may name
+        # common table expressions in scope (WITH), by lower-case name: (definition, column names)
+        self.ctes: dict[str, tuple[exp.Expression, list[str]]] = dict(parent.ctes) if parent else {}
 
     def resolve(self, node: exp.Column) -> tuple[Source, ColumnRef, str]:
         name = node.name.lower()
@@ -106,6 +105,8 @@ class QueryExpression(SchemaExpression):
 
     def _column(self, node: exp.Column) -> ColumnRef:
         source, ref, key = self.resolve(node)
+        if isinstance(source.mapped, Derived):  # typed by its inner query, whose columns are checked
+            return ref
         if key.lower() in {c.name.lower() for c in source.mapped.plan.columns}:
             self.used.setdefault(source.alias, (source.mapped, set()))[1].add(
                 next(c.name for c in source.mapped.plan.columns if c.name.lower() == key.lower()))
@@ -191,7 +192,7 @@ class QueryExpression(SchemaExpression):
         scalar = self._scalar(node)
         if scalar is not None:
             return scalar
-        aggregate = self._aggregate(node)
+        aggregate = aggregate_sql(self, node)
         return aggregate if aggregate is not None else super()._emit(node)
 
     def _arithmetic(self, node: exp.Expression) -> str:
@@ -330,7 +331,7 @@ class QueryExpression(SchemaExpression):
         # query.py assembles SELECTs from these expressions; a subquery is a SELECT again.
         from sqlmite.translate.query import sources_of
 
-        sources, _ = sources_of(inner, self.catalog, [self.counter[0]])
+        sources, _, _ = sources_of(inner, self.catalog, [self.counter[0]], self.ctes)
         result = inner.expressions[0]
         return QueryExpression(sources, self.catalog, self).sqlite_class(
             result.this if isinstance(result, exp.Alias) else result)
@@ -477,8 +478,8 @@ class QueryExpression(SchemaExpression):
             # SQLite's % on reals converts them to integers first; only integers here.
             both = {self.sqlite_class(node.this), self.sqlite_class(node.expression)} - {"NULL"}
             return "INTEGER" if both <= {"INTEGER"} else None
-        if isinstance(node, exp.Count):
-            return "INTEGER"
+        if isinstance(node, (exp.Count, exp.Window)):
+            return aggregate_class(self, node)
         if isinstance(node, (exp.Lower, exp.Upper, exp.Trim)):
             return "TEXT" if self.sqlite_class(node.this) in ("TEXT", "INTEGER", "NULL") else None
         if isinstance(node, exp.Length):
@@ -508,11 +509,8 @@ class QueryExpression(SchemaExpression):
             branches = [i.args["true"] for i in node.args.get("ifs") or []] + [node.args.get("default") or exp.Null()]
             classes = {self.sqlite_class(b) for b in branches} - {"NULL"}
             return classes.pop() if len(classes) == 1 else ("NULL" if not classes else None)
-        if isinstance(node, (exp.Sum, exp.Min, exp.Max)) and not node.expressions:
-            kind = self.sqlite_class(node.this)
-            return None if kind == "BLOB" else kind  # PostgreSQL has no min/max of bytea
-        if isinstance(node, exp.Avg) or (isinstance(node, exp.Anonymous) and node.name.lower() == "total"):
-            return "REAL"
+        if isinstance(node, (exp.Sum, exp.Min, exp.Max, exp.Avg)) or is_total(node):
+            return aggregate_class(self, node)
         if isinstance(node, exp.Exists) or (isinstance(node, exp.In) and node.args.get("query") is not None):
             return "INTEGER"
         if isinstance(node, exp.Subquery):
@@ -521,43 +519,6 @@ class QueryExpression(SchemaExpression):
             classes = {self.sqlite_class(a) for a in (node.this, *node.expressions)} - {"NULL"}
             return classes.pop() if len(classes) == 1 and None not in classes else None
         return None
-
-    def _aggregate(self, node: exp.Expression) -> str | None:
-        if isinstance(node, exp.Count):
-            argument = node.this
-            if argument is None or isinstance(argument, exp.Star):
-                return "count(*)"
-            if isinstance(argument, exp.Distinct):
-                inner = argument.expressions[0]
-                if (self._collation(inner) or "BINARY") != "BINARY":
-                    raise NotSupportedError("count(DISTINCT ...) under a collation other than BINARY: not supported yet")
-                return f"count(DISTINCT {self._emit(inner)})"
-            return f"count({self._emit(argument)})"
-        if isinstance(node, (exp.Min, exp.Max)) and not node.expressions:
-            if (self._collation(node.this) or "BINARY") != "BINARY":
-                raise NotSupportedError("min()/max() of a column with a collation other than BINARY: not supported yet")
-            return f"{'min' if isinstance(node, exp.Min) else 'max'}({self._emit(node.this)})"
-        total = isinstance(node, exp.Anonymous) and node.name.lower() == "total" and len(node.expressions) == 1
-        if isinstance(node, (exp.Sum, exp.Avg)) or total:
-            argument = node.expressions[0] if total else node.this
-            if not self._integers(argument):
-                raise NotSupportedError(f"{node.sql(dialect='sqlite')}: sums of anything but integer columns are not "
-                                        "supported yet (SQLite adds reals with Kahan-Babuska-Neumaier summation)")
-            value = self._emit(argument)
-            if isinstance(node, exp.Sum):
-                return f"sum({value})"
-            if isinstance(node, exp.Avg):
-                return f"(sum({value})::float8 / NULLIF(count({value}), 0))"
-            return f"coalesce(sum({value})::float8, 0.0)"
-        return None
-
-    def _integers(self, node: exp.Expression) -> bool:
-        """True for a column whose native values are all integers (the stray check does the rest)."""
-        inner = node.unnest()
-        if not isinstance(inner, exp.Column):
-            return False
-        ref = self._column(inner)
-        return (ref.pg_type or AFFINITY_DEFAULT[ref.affinity]) is PgType.BIGINT
 
     def value_of(self, node: exp.Expression) -> str:
         try:

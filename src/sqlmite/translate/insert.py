@@ -56,9 +56,9 @@ def replace_into(sql: str) -> str:
 
 
 def plan_insert(node: exp.Insert, catalog: Catalog) -> Insert:
-    for key in ("returning", "with"):
+    for key in ("returning", "with_", "with"):
         if node.args.get(key):
-            raise NotSupportedError(f"INSERT with {key.upper()}: not supported yet")
+            raise NotSupportedError(f"INSERT with {key.rstrip('_').upper()}: not supported yet")
     values = node.expression
     if not isinstance(values, exp.Values):
         raise NotSupportedError("INSERT ... DEFAULT VALUES: not supported yet")

@@ -11,15 +11,20 @@ storage class; the engine checks that at run time (``Query.checked``) and refuse
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlglot import exp
 
+from sqlmite.mapping.affinity import Affinity
 from sqlmite.mapping.expressions import (
+    ColumnRef,
     quote_ident,
     quote_literal,
 )
-from sqlmite.translate.catalog import Catalog, Mapped
+from sqlmite.mapping.values import PgType
+from sqlmite.translate.aggregates import has_aggregate, sort_key
+from sqlmite.translate.catalog import Catalog, Derived, Mapped
 from sqlmite.translate.errors import NotSupportedError
 from sqlmite.translate.expression import QueryExpression, Source
 
@@ -39,24 +44,43 @@ class Query:
     outputs: list[Output]
     checked: dict[str, tuple[Mapped, set[str]]] = field(default_factory=dict)  # columns that must hold no strays
     kinds: list[str | None] | None = None  # per result, its storage class (results read as values)
+    # Results read as values (a subquery's): names, storage classes, affinities and collations.
+    names: list[str] = field(default_factory=list)
+    classes: list[str | None] = field(default_factory=list)
+    affinities: list[Affinity] = field(default_factory=list)
+    collations: list[str] = field(default_factory=list)
 
 
-def sources_of(node: exp.Select, catalog: Catalog, counter: list[int]) -> tuple[list[Source], str]:
+def sources_of(node: exp.Select, catalog: Catalog, counter: list[int],
+               ctes: dict[str, tuple[exp.Expression, list[str]]] | None = None,
+               ) -> tuple[list[Source], str, dict[str, tuple[Mapped, set[str]]]]:
     """The FROM clause: its items with fresh PostgreSQL aliases tN (``counter`` is shared by a
-    statement's subqueries) and its text."""
+    statement's subqueries), its text, and the columns its subqueries need free of strays.
+    ``ctes``: the common table expressions in scope, which take precedence over tables."""
     source = node.args.get("from_") or node.args.get("from")
     if source is None:
         raise NotSupportedError("SELECT without FROM on table data")
+    ctes = ctes or {}
     items = [(source.this, None)] + [(j.this, j) for j in node.args.get("joins") or []]
     sources, parts = [], []
+    checked: dict[str, tuple[Mapped, set[str]]] = {}
     for item, join in items:
-        if not isinstance(item, exp.Table) or item.args.get("db"):
-            raise NotSupportedError(f"FROM {item.sql(dialect='sqlite')}: only tables so far")
-        mapped = catalog.get(item.name)
         alias = f"t{counter[0]}"
         counter[0] += 1
-        sources.append(Source(item.alias or item.name, mapped, alias))
-        text = f"{mapped.qtable} AS {alias}"
+        named = isinstance(item, exp.Table) and not item.args.get("db") and item.name.lower() in ctes
+        if isinstance(item, exp.Subquery) or named:
+            inner, names = (item.this, []) if isinstance(item, exp.Subquery) else ctes[item.name.lower()]
+            derived, inner_checked = derived_table(inner, names, item.alias or item.name, catalog, counter, ctes)
+            checked.update(inner_checked)
+            sources.append(Source(derived.name, derived, alias))
+            columns = ", ".join(f'"c{i}"' for i in range(len(derived.names)))
+            text = f"{derived.qtable} AS {alias}({columns})"
+        elif isinstance(item, exp.Table) and not item.args.get("db"):
+            mapped = catalog.get(item.name)
+            sources.append(Source(item.alias or item.name, mapped, alias))
+            text = f"{mapped.qtable} AS {alias}"
+        else:
+            raise NotSupportedError(f"FROM {item.sql(dialect='sqlite')}: only tables and subqueries so far")
         if join is None:
             parts.append(text)
             continue
@@ -66,7 +90,28 @@ def sources_of(node: exp.Select, catalog: Catalog, counter: list[int]) -> tuple[
         if side not in ("", "LEFT") or kind not in ("", "INNER", "CROSS", "OUTER"):
             raise NotSupportedError(f"{side} {kind} JOIN: not supported yet".replace("  ", " "))
         parts.append((side or "INNER") + " JOIN " + text if join.args.get("on") else "CROSS JOIN " + text)
-    return sources, " ".join(parts)
+    return sources, " ".join(parts), checked
+
+
+_PG_OF_CLASS = {"INTEGER": PgType.BIGINT, "REAL": PgType.DOUBLE, "TEXT": PgType.TEXT, "BLOB": PgType.BYTEA,
+                "NULL": PgType.TEXT}
+
+
+def derived_table(inner: exp.Expression, names: list[str], name: str, catalog: Catalog, counter: list[int],
+                  ctes: dict[str, tuple[exp.Expression, list[str]]],
+                  ) -> tuple[Derived, dict[str, tuple[Mapped, set[str]]]]:
+    """A subquery in FROM (or a CTE) as a source whose columns each hold one storage class."""
+    if not isinstance(inner, exp.Select):
+        raise NotSupportedError(f"{inner.sql(dialect='sqlite')[:60]}: only a SELECT as a subquery in FROM so far")
+    query = select(inner, catalog, [], as_values=True, counter=counter, ctes=ctes)
+    names = names or query.names
+    refs: dict[str, ColumnRef] = {}
+    for i, (column, kind) in enumerate(zip(names, query.classes, strict=True)):
+        if kind is None:
+            raise NotSupportedError(f"column {column!r} of {name or 'a subquery'}: its values may be of more than one "
+                                    "storage class; not supported yet")
+        refs.setdefault(column, ColumnRef(f"c{i}", query.affinities[i], query.collations[i], _PG_OF_CLASS[kind]))
+    return Derived(name, f"({query.sql})", refs, names), query.checked
 
 
 def compound(node: exp.SetOperation, catalog: Catalog) -> Query:
@@ -102,9 +147,9 @@ def compound(node: exp.SetOperation, catalog: Catalog) -> Query:
         op += "" if n.args.get("distinct") else " ALL"
         return f"{arm(n.this)} {op} {arm(n.expression)}"
 
-    for key in ("with",):
+    for key in ("with_", "with"):
         if node.args.get(key):
-            raise NotSupportedError(f"compound SELECT with {key.upper()}: not supported yet")
+            raise NotSupportedError(f"compound SELECT with {key.rstrip('_').upper()}: not supported yet")
     sql = part(node)
     for i, kinds in enumerate(classes):
         kinds.discard("NULL")
@@ -138,34 +183,54 @@ def compound(node: exp.SetOperation, catalog: Catalog) -> Query:
 
 
 def select(node: exp.Select, catalog: Catalog, origins: list[tuple[str | None, str | None]],
-           parent: QueryExpression | None = None, as_values: bool = False) -> Query:
+           parent: QueryExpression | None = None, as_values: bool = False, counter: list[int] | None = None,
+           ctes: dict[str, tuple[exp.Expression, list[str]]] | None = None) -> Query:
     """``origins``: per result column, the (table, column) SQLite says it comes straight from
-    (none for a subquery, whose results are values); ``parent``: the enclosing query."""
-    for key in ("with", "windows", "qualify"):
-        if node.args.get(key):
-            raise NotSupportedError(f"SELECT with {key.upper()}: not supported yet")
-    counter = parent.counter if parent else [0]
-    sources, from_sql = sources_of(node, catalog, counter)
+    (none for a subquery, whose results are values); ``parent``: the enclosing query (a
+    correlated subquery); ``counter`` and ``ctes``: a FROM subquery's, from its statement."""
+    if node.args.get("windows"):
+        node = _named_windows(node)
+    if node.args.get("qualify"):
+        raise NotSupportedError("SELECT with QUALIFY: not in SQLite")
+    counter = parent.counter if parent else (counter if counter is not None else [0])
+    scope = dict(parent.ctes) if parent else dict(ctes or {})
+    with_ = node.args.get("with_") or node.args.get("with")
+    if with_ is not None:
+        if with_.args.get("recursive"):
+            raise NotSupportedError("WITH RECURSIVE over table data: not supported yet")
+        for cte in with_.expressions:
+            columns = [c.name for c in cte.args["alias"].columns] if cte.args["alias"].columns else []
+            scope[cte.alias.lower()] = (cte.this, columns)
+    sources, from_sql, inner_checked = sources_of(node, catalog, counter, scope)
     expr = QueryExpression(sources, catalog, parent)
+    expr.ctes = scope
+    expr.used.update(inner_checked)
     for i, join in reversed(list(enumerate(node.args.get("joins") or [], 1))):
         if join.args.get("on"):  # the FROM text gets each ON condition after its JOIN
-            marker = f"AS {sources[i].alias}"
-            at = from_sql.index(marker) + len(marker)
+            # The item's own alias (not a longer one inside a subquery), then its column list if any.
+            found = re.search(rf"AS {sources[i].alias}(?!\d)(\([^)]*\))?", from_sql)
+            assert found is not None
+            at = found.end()
             from_sql = f"{from_sql[:at]} ON {expr.condition(join.args['on'])}{from_sql[at:]}"
     results = _results(node, sources)
     for alias, value in results:
         if alias:
             expr.aliases.setdefault(alias.lower(), value)
-    aggregates = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.GroupConcat)
-    grouped = node.args.get("group") is not None or any(
-        n.find(*aggregates) is not None or any(a.name.lower() == "total" for a in n.find_all(exp.Anonymous))
-        for _, n in results)
+    grouped = node.args.get("group") is not None or any(has_aggregate(n) for _, n in results)
     kinds: list[str | None] = []
+    typed = Query("", [])
     if parent is not None or as_values:  # a subquery or a compound's arm: its results are values
         outputs = [Output([expr.value_of(value)]) for _, value in results]
-        for _, value in results:
+        for alias, value in results:
             kind = expr.sqlite_class(value)
-            kinds.append("COLLATED" if (expr._collation(value) or "BINARY") != "BINARY" else kind)
+            collation = expr._collation(value) or "BINARY"
+            kinds.append("COLLATED" if collation != "BINARY" else kind)
+            inner = value.unnest()
+            typed.names.append(alias or (inner.name if isinstance(inner, exp.Column) else value.sql(dialect="sqlite")))
+            typed.classes.append(kind)
+            typed.collations.append(collation)
+            # SQLite passes a bare column's affinity through a subquery; an expression has none.
+            typed.affinities.append(expr.resolve(inner)[1].affinity if isinstance(inner, exp.Column) else Affinity.BLOB)
     else:
         outputs = [_output(value, expr, origin, grouped) for (_, value), origin in zip(results, origins, strict=True)]
     distinct = node.args.get("distinct")
@@ -194,7 +259,29 @@ def select(node: exp.Select, catalog: Catalog, origins: list[tuple[str | None, s
         sql += f" LIMIT {limit}"
     if offset is not None and offset > 0:
         sql += f" OFFSET {offset}"
-    return Query(sql, outputs, expr.used, kinds)
+    return Query(sql, outputs, expr.used, kinds, typed.names, typed.classes, typed.affinities, typed.collations)
+
+
+def _named_windows(node: exp.Select) -> exp.Select:
+    """``OVER w`` with ``WINDOW w AS (...)`` is that window written out, as SQLite reads it."""
+    named = {w.this.name.lower(): w for w in node.args["windows"]}
+
+    def written_out(n: exp.Expression) -> exp.Expression:
+        if isinstance(n, exp.Window) and isinstance(n.args.get("alias"), exp.Identifier):
+            definition = named.get(n.args["alias"].name.lower())
+            if definition is None or any(n.args.get(k) for k in ("partition_by", "order", "spec")):
+                raise NotSupportedError(f"{n.sql(dialect='sqlite')}: this window reference is not supported yet")
+            n = n.copy()
+            n.set("alias", None)
+            for key in ("partition_by", "order", "spec"):
+                if definition.args.get(key):
+                    n.set(key, definition.args[key].copy() if isinstance(definition.args[key], exp.Expression)
+                          else [k.copy() for k in definition.args[key]])
+        return n
+
+    out = node.copy().transform(written_out)
+    out.set("windows", None)
+    return out
 
 
 def _results(node: exp.Select, sources: list[Source]) -> list[tuple[str | None, exp.Expression]]:
@@ -206,7 +293,8 @@ def _results(node: exp.Select, sources: list[Source]) -> list[tuple[str | None, 
             which = [s for s in sources if not isinstance(e, exp.Column) or not e.table
                      or s.name.lower() == e.table.lower()]
             for s in which:
-                out.extend((None, exp.column(c.name, table=s.name, quoted=True)) for c in s.mapped.plan.columns)
+                names = s.mapped.names if isinstance(s.mapped, Derived) else [c.name for c in s.mapped.plan.columns]
+                out.extend((None, exp.column(n, table=s.name or None, quoted=True)) for n in names)
         elif isinstance(e, exp.Alias):
             out.append((e.alias, e.this))
         else:
@@ -219,9 +307,11 @@ def _output(value: exp.Expression, expr: QueryExpression, origin: tuple[str | No
     inner = value.unnest()
     if isinstance(inner, exp.Column) and origin[1] is not None:
         source, ref, key = expr.resolve(inner)
+        native = f"{source.alias}.{quote_ident(ref.pg_name)}"
+        if isinstance(source.mapped, Derived):  # its inner query typed it: a value of one class
+            return Output([native])
         plan_columns = {c.name.lower(): c for c in source.mapped.plan.columns}
         column = plan_columns.get(key.lower())
-        native = f"{source.alias}.{quote_ident(ref.pg_name)}"
         if column is None:  # the rowid, which is always an integer
             return Output([native])
         if grouped:  # a group key (strays refused, as for any expression): read natively
@@ -232,7 +322,9 @@ def _output(value: exp.Expression, expr: QueryExpression, origin: tuple[str | No
     if expr.sqlite_class(value) is None:
         raise NotSupportedError(f"result {value.sql(dialect='sqlite')}: its values may be of more than one storage "
                                 "class, which PostgreSQL would turn into one; not supported yet")
-    return Output([expr.value_of(value)], integer_sum=isinstance(value.unnest(), exp.Sum))
+    inner = value.unnest()
+    summed = inner.this if isinstance(inner, exp.Window) else inner
+    return Output([expr.value_of(value)], integer_sum=isinstance(summed, exp.Sum))
 
 
 def _group_key(node: exp.Expression, expr: QueryExpression, results: list[exp.Expression]) -> str:
@@ -254,16 +346,7 @@ def _order_key(ordered: exp.Ordered, expr: QueryExpression, results: list[exp.Ex
         # SQLite folds some constants into a column position (ORDER BY (0 IS NOT NULL) sorts by the
         # first result column) and others not; PostgreSQL reads only integer literals so.
         raise NotSupportedError(f"ORDER BY {key.sql(dialect='sqlite')}: a constant ordering term is not supported")
-    key = expr.with_aliases(key)
-    if expr.sqlite_class(key) is None:
-        raise NotSupportedError(f"ORDER BY {key.sql(dialect='sqlite')}: values of more than one storage class sort "
-                                "across classes in SQLite; not supported yet")
-    collation = expr._collation(key)
-    value = expr.value_of(key)
-    if collation not in (None, "BINARY") and not isinstance(key.unnest(), exp.Collate):
-        value = expr._fold(value, collation)
-    # SQLite sorts NULLs first ascending and last descending.
-    return f"{value} {'DESC NULLS LAST' if ordered.args.get('desc') else 'ASC NULLS FIRST'}"
+    return sort_key(expr, expr.with_aliases(key), bool(ordered.args.get("desc")))
 
 
 def _integer(node: exp.Expression | None, what: str) -> int | None:

@@ -66,9 +66,12 @@ class Shadow:
         the table and column each comes from), the authorizer's report of everything it touches,
         and the text after it."""
         actions: list[Action] = []
+        triggers = self._triggers()
 
-        def authorize(op: int, a: str | None, b: str | None, db: str | None, trigger: str | None) -> int:
-            if trigger is None:
+        def authorize(op: int, a: str | None, b: str | None, db: str | None, inner: str | None) -> int:
+            # ``inner`` names the trigger, view or common table expression the action is part of:
+            # what a trigger body does is not this statement's, what a view or a CTE reads is.
+            if inner is None or inner.lower() not in triggers:
                 actions.append(Action(_NAMES.get(op, str(op)), a, b))
             return apsw.SQLITE_OK
 
@@ -84,6 +87,11 @@ class Shadow:
             conn.authorizer = None
         return Described(details.first_query, details.query_remaining, details.description or (),
                          details.description_full or (), list(dict.fromkeys(actions)))
+
+    def _triggers(self) -> set[str]:
+        return {name.lower() for (name,) in self.conn.execute(
+            "SELECT name FROM sqlite_schema WHERE type = 'trigger' UNION ALL "
+            "SELECT name FROM temp.sqlite_schema WHERE type = 'trigger'")}
 
     def run(self, sql: str, params: Any = None) -> tuple[tuple[tuple[str, str | None], ...],
                                                         list[tuple[SqliteValue, ...]]]:

@@ -45,7 +45,7 @@ class Change:
 def change(node: exp.Update | exp.Delete, catalog: Catalog,
            coerce: Callable[[str, SqliteValue], SqliteValue]) -> Change:
     """UPDATE with constant values, or DELETE; ``coerce(declared_type, value)`` applies affinity."""
-    for key in ("from_", "from", "joins", "returning", "order", "limit", "with"):
+    for key in ("from_", "from", "joins", "returning", "order", "limit", "with_", "with"):
         if node.args.get(key):
             raise NotSupportedError(f"{type(node).__name__.upper()} with {key.rstrip('_').upper()}: not supported yet")
     if isinstance(node, exp.Update) and node.args.get("alternative"):
