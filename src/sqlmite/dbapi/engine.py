@@ -21,21 +21,18 @@ import psycopg
 import sqlglot
 from sqlglot import exp
 
-from sqlmite.backend.ddl import execute_ddl
 from sqlmite.backend.schema import create_tables, install_metadata
 from sqlmite.dbapi.answers import computed, pg_value, reader, sqlite_error
 from sqlmite.dbapi.batch import BatchInsert, plan_batch
-from sqlmite.errors import UnsupportedSchemaError
-from sqlmite.mapping.ddl import Profile, SchemaPlan, pg_ident, plan_schema
+from sqlmite.dbapi.ddl import DDL, run_ddl
+from sqlmite.mapping.ddl import Profile, plan_schema
 from sqlmite.mapping.expressions import quote_ident, quote_literal
 from sqlmite.mapping.metadata import (
     load_database_info,
     load_master,
     load_tables,
-    save_metadata,
 )
 from sqlmite.mapping.values import SqliteValue, fits
-from sqlmite.sqlite.schema import SqliteSchema
 from sqlmite.translate import statements
 from sqlmite.translate.cache import Template, sentinels, shape, template
 from sqlmite.translate.catalog import Catalog, Mapped
@@ -54,12 +51,12 @@ from sqlmite.translate.shadow import Shadow
 
 _SELECT = re.compile(r"^\s*SELECT\b", re.IGNORECASE)
 _INSERT = re.compile(r"^\s*INSERT\b", re.IGNORECASE)
+_MAINTENANCE = re.compile(r"^\s*(ANALYZE|REINDEX)\b", re.IGNORECASE)
 _MISSING = object()
 _NO_TABLE = object()  # a cached SELECT that reads no table: SQLite answers it
 PRAGMAS_FROM_SCHEMA = {"table_info", "table_xinfo", "index_list", "index_info", "index_xinfo", "foreign_key_list"}
 EMULATED_FUNCTIONS = {"last_insert_rowid", "changes", "total_changes"}
 WRITES = {"SQLITE_INSERT", "SQLITE_UPDATE", "SQLITE_DELETE"}
-DDL = {"SQLITE_CREATE_TABLE", "SQLITE_CREATE_INDEX", "SQLITE_DROP_TABLE", "SQLITE_DROP_INDEX"}
 
 
 @dataclass
@@ -68,6 +65,7 @@ class Result:
     rows: list[tuple[SqliteValue, ...]] = field(default_factory=list)
     rowcount: int = -1
     decltypes: list[str | None] = field(default_factory=list)
+    returning: bool = False  # RETURNING rows: sqlite3 counts the changes once they are all fetched
 
     @classmethod
     def of(cls, columns: Any, rows: list[tuple[SqliteValue, ...]]) -> Result:
@@ -215,7 +213,7 @@ class Engine:
         return found, query, [reader(output) for output in query.outputs], Result.of(description, [])
 
     def _read(self, query: Any, cursor: Any, readers: list[Any] | None = None) -> list[tuple[SqliteValue, ...]]:
-        readers = readers or [reader(output) for output in query.outputs]
+        readers = readers if readers is not None else [reader(output) for output in query.outputs]
         rows = []
         for pg_row in cursor:
             values, at = [], 0
@@ -232,6 +230,10 @@ class Engine:
             raise ProgrammingError("You can only execute one statement at a time.")
         actions = info.actions or []
         kinds = {a.action_name for a in actions}
+        if _MAINTENANCE.match(sql):
+            # Statistics and index upkeep are PostgreSQL's own (autovacuum); SQLite prepared the
+            # statement, so a wrong name still fails as in SQLite. No sqlite_stat tables appear.
+            return Result()
         if kinds <= {"SQLITE_SELECT", "SQLITE_FUNCTION", "SQLITE_RECURSIVE"}:  # no table data: SQLite answers
             return self._on_shadow(sql)
         if kinds & {"SQLITE_TRANSACTION", "SQLITE_SAVEPOINT"}:
@@ -240,7 +242,7 @@ class Engine:
             pragma = next(a for a in actions if a.action_name == "SQLITE_PRAGMA")
             return self._pragma(sql, (pragma.a or "").lower(), pragma.b)
         if kinds & DDL:
-            return self._ddl(sql, kinds)
+            return self._ddl(sql, actions)
         read = {(a.table_name or "").lower() for a in actions if a.action_name == "SQLITE_READ"}
         schema_only = {"sqlite_master", "sqlite_schema", "sqlite_temp_master", ""}
         if read and all(t in schema_only or t.startswith("pragma_") for t in read) and not kinds & WRITES:
@@ -268,7 +270,9 @@ class Engine:
         if isinstance(node, (exp.Insert, exp.Update, exp.Delete)):
             try:
                 with self._statement():
-                    return self._insert(node) if isinstance(node, exp.Insert) else self._change(node)
+                    if isinstance(node, exp.Insert):
+                        return self._insert(node, info.description)
+                    return self._change(node, info.description)
             except Exception:
                 self.changes = 0  # as SQLite: a failed write changed nothing
                 raise
@@ -341,7 +345,7 @@ class Engine:
             raise NotSupportedError(f"writing table {mapped.table.name!r} with PRAGMA foreign_keys off: PostgreSQL "
                                     "always enforces its foreign keys; run PRAGMA foreign_keys = ON first")
 
-    def _insert(self, node: exp.Insert) -> Result:
+    def _insert(self, node: exp.Insert, description: Any = None) -> Result:
         source = node.expression
         if isinstance(source, exp.Select):
             # INSERT ... SELECT: the rows are read first (as SQLite does, so the statement never sees
@@ -359,7 +363,7 @@ class Engine:
         self._refuse_strays(insert.checked)
         names = [c.name for c in plan.columns]
         explicit = _explicit_rowids(node, mapped, len(insert.rows))
-        inserted = 0
+        inserted, returned = 0, []
         for row_sql, given in zip(insert.rows, explicit, strict=True):
             stored = self.shadow.coerce_rows(row_sql, mapped.table.name, names,
                                              plan.rowid_name if not plan.without_rowid else None)
@@ -380,19 +384,25 @@ class Engine:
             if not given and plan.rowid_column is not None:  # PostgreSQL picks the rowid, as SQLite would
                 at = columns.index(plan.rowid_column)
                 del columns[at], encoded[at]
-            returning = f" RETURNING {quote_ident(plan.rowid_column)}, xmax = 0" if plan.rowid_column else ""
+            keys = [f"{quote_ident(plan.rowid_column)}", "xmax = 0"] if plan.rowid_column else []
+            wanted = keys + [s for o in insert.outputs for s in o.sql]
+            returning = f" RETURNING {', '.join(wanted)}" if wanted else ""
             cursor = self.pg.execute(
                 f"INSERT INTO {mapped.qtable} AS t0 ({', '.join(quote_ident(c) for c in columns)}) "
                 f"VALUES ({', '.join(['%s'] * len(columns))}){insert.conflict}{returning}", encoded)
             result = cursor.fetchone() if returning else None
             if returning and result is None:
                 continue  # DO NOTHING: nothing stored, last_insert_rowid unchanged
+            if insert.outputs and result is not None:
+                returned.extend(self._read(None, [result[len(keys):]], [reader(o) for o in insert.outputs]))
             inserted += 1
             if result is not None and result[1]:  # a new row (an upsert's update keeps the old rowid)
                 self.last_insert_rowid = result[0]
                 if given and mapped.table.autoincrement:
                     self._keep_sequence(mapped, result[0])
         self._count(inserted)
+        if insert.outputs:
+            return Result(_description(description), returned, inserted, returning=True)
         return Result(None, [], inserted)
 
     def _replace(self, insert: Insert, rowid: int | None, values: list[SqliteValue]) -> None:
@@ -434,12 +444,16 @@ class Engine:
                 raise NotSupportedError(f"ON CONFLICT DO UPDATE reading excluded.{column.name}, whose new value is of "
                                         "another storage class than the column's: not supported yet")
 
-    def _change(self, node: exp.Update | exp.Delete) -> Result:
+    def _change(self, node: exp.Update | exp.Delete, description: Any) -> Result:
         change = statements.change(node, self.catalog, self.shadow.coerce)
         self._check_foreign_keys(change.mapped)
         self._refuse_strays(change.checked)
-        count = self.pg.execute(change.sql, change.params).rowcount
+        cursor = self.pg.execute(change.sql, change.params)
+        count = cursor.rowcount
         self._count(count)
+        if change.outputs:
+            rows = self._read(None, cursor, [reader(o) for o in change.outputs])
+            return Result(_description(description), rows, count, returning=True)
         return Result(None, [], count)
 
     def _count(self, n: int) -> None:
@@ -525,71 +539,39 @@ class Engine:
                                 (self.connection_pragmas.journal_mode, self.pg_schema))
                 self.pragmas["journal_mode"] = self.connection_pragmas.journal_mode
             return Result.of(description, rows) if description else Result()
+        if name in ("integrity_check", "quick_check") and value is None:
+            # Storage integrity is PostgreSQL's (checksums, WAL); the rows SQLite checks against the
+            # schema (NOT NULL, CHECK, UNIQUE) are enforced by PostgreSQL's constraints.
+            return Result.of(((name, None),), [("ok",)])
+        if name == "foreign_key_check" and value is None:
+            return self._foreign_key_check()
+        if name == "compile_options":
+            description, rows = self.shadow.run(sql)  # the SQLite whose answers sqlmite gives
+            return Result.of(description, rows)
         if name in PRAGMAS_FROM_SCHEMA or (name in ("user_version", "application_id") and value is None):
             description, rows = self.shadow.run(sql)
             return Result.of(description, rows)
         raise NotSupportedError(f"PRAGMA {name}: not supported yet")
 
-    def _ddl(self, sql: str, kinds: set[str]) -> Result:
-        self.shadow.conn.execute("SAVEPOINT sqlmite_ddl")
-        try:
-            before = dict(self.catalog.tables)
-            self.shadow.execute_ddl(sql)
-            schema = self.shadow.schema()
-            plan = self._plan(schema)
-            with self._statement():
-                for statement in self._ddl_statements(schema, plan, before, kinds):
-                    execute_ddl(self.pg, statement, obj="sqlmite driver DDL")
-                sequence = self.pg.execute("SELECT name, seq FROM sqlmite.sequence WHERE schema_name = %s",
-                                           (self.pg_schema,)).fetchall()
-                schema.pragmas["journal_mode"] = self.pragmas["journal_mode"]
-                save_metadata(self.pg, schema, plan, self.source, sequence, self.generation)
-        except BaseException:
-            self.shadow.conn.execute("ROLLBACK TO sqlmite_ddl")
-            self.shadow.conn.execute("RELEASE sqlmite_ddl")
-            raise
-        self.shadow.conn.execute("RELEASE sqlmite_ddl")
+    def _foreign_key_check(self) -> Result:
+        """No row can violate a foreign key PostgreSQL validated; one it has not (a migration kept
+        it NOT VALID) may hide violations, which only SQLite's own scan would list."""
+        unchecked = self.pg.execute(
+            "SELECT conname FROM pg_constraint WHERE contype = 'f' AND NOT convalidated AND connamespace = "
+            "%s::regnamespace", (quote_ident(self.pg_schema),)).fetchall()
+        if unchecked:
+            raise NotSupportedError(f"PRAGMA foreign_key_check: foreign key {unchecked[0][0]!r} is not validated in "
+                                    "PostgreSQL; listing its violations is not supported yet")
+        return Result.of((("table", None), ("rowid", None), ("parent", None), ("fkid", None)), [])
+
+    def _ddl(self, sql: str, actions: list[Any]) -> Result:
+        plan = run_ddl(self, sql, actions)
         self._ddl_in_transaction = self.in_transaction
-        self.catalog = Catalog(self.pg_schema, schema, plan.tables)
+        self.catalog = Catalog(self.pg_schema, self.shadow.schema(), plan.tables)
         self._schema_version += 1  # cached translations name the old catalog
         self._cache.clear()
         self._batches.clear()
         return Result(None, [], -1)
-
-    def _plan(self, schema: SqliteSchema) -> SchemaPlan:
-        # A NOT NULL column of an ordinary table may receive a value of any class, which only the
-        # overflow column holds: plan every one of them to admit strays.
-        strays = {(t.name, c.name) for t in schema.tables if not t.strict for c in t.columns
-                  if c.not_null and c.name != t.rowid_alias}
-        try:
-            return plan_schema(schema, self.pg_schema, Profile.PRIMARY, strays=strays)
-        except UnsupportedSchemaError as exc:
-            raise NotSupportedError(str(exc)) from None
-
-    def _ddl_statements(self, schema: SqliteSchema, plan: SchemaPlan, before: dict[str, Any],
-                        kinds: set[str]) -> list[str]:
-        after = {t.name.lower() for t in schema.tables}
-        out = []
-        for name in set(before) - after:
-            out.append(f"DROP TABLE {before[name].qtable} CASCADE")
-        new_tables = [t.name for t in schema.tables if t.name.lower() not in before]
-        for table in new_tables:
-            prefix = f"table {table!r}"
-            out.extend(s.sql for s in plan.pre_data[1:] if s.obj.startswith(prefix))
-            out.extend(s.sql for s in plan.post_data if s.obj.startswith(prefix))
-        known = {r.name.lower() for r in self.catalog_master()}
-        for index in schema.indexes:
-            if index.name.lower() not in known and index.table.lower() in before:
-                out.extend(s.sql for s in plan.post_data if s.obj == f"index {index.name!r}")
-        if "SQLITE_DROP_INDEX" in kinds:
-            remaining = {i.name.lower() for i in schema.indexes}
-            for row in self.catalog_master():
-                if row.type == "index" and row.sql and row.name.lower() not in remaining:
-                    out.append(f"DROP INDEX {quote_ident(self.pg_schema)}.{quote_ident(pg_ident(row.name))}")
-        return out
-
-    def catalog_master(self) -> list[Any]:
-        return load_master(self.pg, self.pg_schema)
 
     # -- errors -----------------------------------------------------------------------------
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import sqlglot
+from sqlglot import exp
+
 from sqlmite.mapping.ddl import ROWID_NAMES, TablePlan, column_refs
 from sqlmite.mapping.expressions import ColumnRef
 from sqlmite.migrate.rows import pg_table
@@ -50,6 +53,17 @@ class Catalog:
     def __init__(self, pg_schema: str, schema: SqliteSchema, plans: list[TablePlan]) -> None:
         by_name = {p.name.lower(): p for p in plans}
         self.pg_schema = pg_schema
+        # Views by lower-case name: (their SELECT, their column names); queries read them as
+        # subqueries in FROM, as SQLite expands them. One that cannot be parsed stays unknown.
+        self.views: dict[str, tuple[exp.Expression, list[str]]] = {}
+        for row in schema.views:
+            try:
+                create = sqlglot.parse_one(row.sql or "", read="sqlite")
+            except sqlglot.errors.ParseError:
+                continue
+            if isinstance(create, exp.Create) and create.expression is not None:
+                columns = [c.name for c in create.this.expressions] if isinstance(create.this, exp.Schema) else []
+                self.views[row.name.lower()] = (create.expression, columns)
         self.tables = {}
         for t in schema.tables:
             plan = by_name[t.name.lower()]

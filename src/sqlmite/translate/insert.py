@@ -21,7 +21,9 @@ ON CONFLICT (cols) DO UPDATE SET ...        INSERT ... ON CONFLICT (cols) DO UPD
 
 ``INSERT ... SELECT`` reads its rows first (the engine), then stores them as VALUES rows.
 
-Not yet: ``OR FAIL`` / ``OR ROLLBACK``, ``DEFAULT VALUES``, ``RETURNING``,
+``RETURNING`` is read as SELECT results are (``query.returning``).
+
+Not yet: ``OR FAIL`` / ``OR ROLLBACK``, ``DEFAULT VALUES``,
 several ON CONFLICT clauses, targets with collations or expressions (each ``NotSupportedError``).
 """
 
@@ -35,6 +37,7 @@ from sqlmite.mapping.expressions import quote_ident
 from sqlmite.translate.catalog import Catalog, Mapped
 from sqlmite.translate.errors import NotSupportedError
 from sqlmite.translate.expression import QueryExpression, Source
+from sqlmite.translate.query import Output, returning
 from sqlmite.translate.statements import computed_value
 
 
@@ -47,6 +50,7 @@ class Insert:
     unique_keys: list[list[str]] = field(default_factory=list)  # REPLACE: SQLite column names per key
     new_columns: set[str] = field(default_factory=set)  # columns DO UPDATE reads from the new row
     checked: dict[str, tuple[Mapped, set[str]]] = field(default_factory=dict)  # must hold no strays
+    outputs: list[Output] = field(default_factory=list)  # RETURNING's results (over alias t0)
 
 
 def replace_into(sql: str) -> str:
@@ -56,7 +60,7 @@ def replace_into(sql: str) -> str:
 
 
 def plan_insert(node: exp.Insert, catalog: Catalog) -> Insert:
-    for key in ("returning", "with_", "with"):
+    for key in ("with_", "with"):
         if node.args.get(key):
             raise NotSupportedError(f"INSERT with {key.rstrip('_').upper()}: not supported yet")
     values = node.expression
@@ -68,7 +72,17 @@ def plan_insert(node: exp.Insert, catalog: Catalog) -> Insert:
     for row in values.expressions:
         single = node.copy()
         single.set("expression", exp.Values(expressions=[row.copy()]))
+        single.set("returning", None)  # the shadow only computes the stored row
         rows.append(single.sql(dialect="sqlite"))
+    insert = _conflict_handling(node, mapped, rows, catalog)
+    if node.args.get("returning"):
+        expr = QueryExpression([Source(target.alias or target.name, mapped, "t0")], catalog)
+        insert.outputs = returning(node, expr)
+        insert.checked.update(expr.used)
+    return insert
+
+
+def _conflict_handling(node: exp.Insert, mapped: Mapped, rows: list[str], catalog: Catalog) -> Insert:
     alternative = (node.args.get("alternative") or "").upper()
     conflict = node.args.get("conflict")
     if alternative in ("FAIL", "ROLLBACK"):

@@ -68,7 +68,10 @@ def sources_of(node: exp.Select, catalog: Catalog, counter: list[int],
         alias = f"t{counter[0]}"
         counter[0] += 1
         named = isinstance(item, exp.Table) and not item.args.get("db") and item.name.lower() in ctes
-        if isinstance(item, exp.Subquery) or named:
+        if isinstance(item, exp.Table) and not named and item.name.lower() == "sqlite_sequence":
+            sources.append(Source(item.alias or item.name, _sequence(catalog), alias))
+            text = f"{_sequence(catalog).qtable} AS {alias}(\"c0\", \"c1\")"
+        elif isinstance(item, exp.Subquery) or named:
             inner, names = (item.this, []) if isinstance(item, exp.Subquery) else ctes[item.name.lower()]
             derived, inner_checked = derived_table(inner, names, item.alias or item.name, catalog, counter, ctes)
             checked.update(inner_checked)
@@ -91,6 +94,15 @@ def sources_of(node: exp.Select, catalog: Catalog, counter: list[int],
             raise NotSupportedError(f"{side} {kind} JOIN: not supported yet".replace("  ", " "))
         parts.append((side or "INNER") + " JOIN " + text if join.args.get("on") else "CROSS JOIN " + text)
     return sources, " ".join(parts), checked
+
+
+def _sequence(catalog: Catalog) -> Derived:
+    """``sqlite_sequence(name, seq)``, which PostgreSQL keeps as ``sqlmite.sequence`` rows."""
+    sql = (f"(SELECT name, seq FROM sqlmite.sequence WHERE schema_name = {quote_literal(catalog.pg_schema)} "
+           "ORDER BY name)")
+    refs = {"name": ColumnRef("c0", Affinity.BLOB, "BINARY", PgType.TEXT),
+            "seq": ColumnRef("c1", Affinity.BLOB, "BINARY", PgType.BIGINT)}
+    return Derived("sqlite_sequence", sql, refs, ["name", "seq"])
 
 
 _PG_OF_CLASS = {"INTEGER": PgType.BIGINT, "REAL": PgType.DOUBLE, "TEXT": PgType.TEXT, "BLOB": PgType.BYTEA,
@@ -193,7 +205,8 @@ def select(node: exp.Select, catalog: Catalog, origins: list[tuple[str | None, s
     if node.args.get("qualify"):
         raise NotSupportedError("SELECT with QUALIFY: not in SQLite")
     counter = parent.counter if parent else (counter if counter is not None else [0])
-    scope = dict(parent.ctes) if parent else dict(ctes or {})
+    # Names FROM may use besides tables: views, then common table expressions (which hide them).
+    scope = dict(parent.ctes) if parent else dict(ctes if ctes is not None else catalog.views)
     with_ = node.args.get("with_") or node.args.get("with")
     if with_ is not None:
         if with_.args.get("recursive"):
@@ -300,6 +313,26 @@ def _results(node: exp.Select, sources: list[Source]) -> list[tuple[str | None, 
         else:
             out.append((None, e))
     return out
+
+
+def returning(node: exp.Expression, expr: QueryExpression) -> list[Output]:
+    """An INSERT, UPDATE or DELETE's RETURNING results, read as a SELECT's over its one table
+    (bare columns through the data mapper, overflow included)."""
+    clause = node.args.get("returning")
+    if clause is None:
+        return []
+    source = expr.sources[0]
+    outputs = []
+    for e in clause.expressions:
+        value = e.this if isinstance(e, exp.Alias) else e
+        if isinstance(value, exp.Star) or (isinstance(value, exp.Column) and value.is_star):
+            outputs.extend(_output(exp.column(c.name, quoted=True), expr, (source.name, c.name), False)
+                           for c in source.mapped.plan.columns)
+            continue
+        inner = value.unnest()
+        origin = (source.name, inner.name) if isinstance(inner, exp.Column) else (None, None)
+        outputs.append(_output(value, expr, origin, False))
+    return outputs
 
 
 def _output(value: exp.Expression, expr: QueryExpression, origin: tuple[str | None, str | None],

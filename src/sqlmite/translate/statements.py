@@ -10,6 +10,7 @@ UPDATE t SET c = expression                     where the expression's storage c
                                                 the column's affinity stores it exactly (INTEGER
                                                 into bigint/float8/text, REAL, TEXT, BLOB as is)
 DELETE FROM t [WHERE p]                         the same
+... RETURNING r                                 RETURNING r, read as SELECT results are
 ==============================================  ==============================================
 
 ``p`` is any condition ``query.QueryExpression`` takes; anything else raises
@@ -30,6 +31,7 @@ from sqlmite.mapping.values import PgType, RowCodec, SqliteValue
 from sqlmite.translate.catalog import Catalog, Mapped
 from sqlmite.translate.errors import NotSupportedError
 from sqlmite.translate.expression import QueryExpression, Source
+from sqlmite.translate.query import Output, returning
 
 
 @dataclass
@@ -40,12 +42,13 @@ class Change:
     sql: str
     params: list[Any]
     checked: dict[str, tuple[Mapped, set[str]]] = field(default_factory=dict)  # columns that must hold no strays
+    outputs: list[Output] = field(default_factory=list)  # RETURNING's results
 
 
 def change(node: exp.Update | exp.Delete, catalog: Catalog,
            coerce: Callable[[str, SqliteValue], SqliteValue]) -> Change:
     """UPDATE with constant values, or DELETE; ``coerce(declared_type, value)`` applies affinity."""
-    for key in ("from_", "from", "joins", "returning", "order", "limit", "with_", "with"):
+    for key in ("from_", "from", "joins", "order", "limit", "with_", "with"):
         if node.args.get(key):
             raise NotSupportedError(f"{type(node).__name__.upper()} with {key.rstrip('_').upper()}: not supported yet")
     if isinstance(node, exp.Update) and node.args.get("alternative"):
@@ -56,8 +59,10 @@ def change(node: exp.Update | exp.Delete, catalog: Catalog,
     mapped = catalog.get(target.name)
     expr = QueryExpression([Source(target.alias or target.name, mapped, "t0")], catalog)
     where = " WHERE " + expr.condition(node.args["where"].this) if node.args.get("where") else ""
+    outputs = returning(node, expr)
+    tail = " RETURNING " + ", ".join(s for o in outputs for s in o.sql) if outputs else ""
     if isinstance(node, exp.Delete):
-        return Change(mapped, f"DELETE FROM {mapped.qtable} AS t0{where}", [], expr.used)
+        return Change(mapped, f"DELETE FROM {mapped.qtable} AS t0{where}{tail}", [], expr.used, outputs)
     sets, params, cleared, strays = [], [], [], {}
     plans = {c.name.lower(): c for c in mapped.plan.columns}
     declared = {c.name.lower(): c.declared_type for c in mapped.table.columns}
@@ -82,7 +87,8 @@ def change(node: exp.Update | exp.Delete, catalog: Catalog,
     sets.append('"_sqlmite_overflow" = nullif((coalesce("_sqlmite_overflow", \'{}\') - %s::text[]) '
                 "|| %s::jsonb, '{}')")
     params.extend([cleared, Jsonb(strays)])
-    return Change(mapped, f"UPDATE {mapped.qtable} AS t0 SET {', '.join(sets)}{where}", params, expr.used)
+    return Change(mapped, f"UPDATE {mapped.qtable} AS t0 SET {', '.join(sets)}{where}{tail}", params, expr.used,
+                  outputs)
 
 
 # What storing a value of a known class in a column of a native type does, in PostgreSQL terms:
