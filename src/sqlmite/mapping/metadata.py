@@ -166,6 +166,33 @@ SELECT CASE WHEN r < -9223372036854775808::float8 THEN 1
             WHEN i::float8 > r THEN 1
             ELSE 0 END
 $$""", "function sqlmite.int_real_cmp"),
+    Statement("""CREATE OR REPLACE FUNCTION sqlmite.kbn_step(state float8[], r float8) RETURNS float8[]
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+-- One step of SQLite's sum() over reals (func.c, kahanBabuskaNeumaierStep): the running sum and
+-- its Kahan-Babuska-Neumaier error term, so PostgreSQL's sum of doubles equals SQLite's.
+DECLARE
+  s float8;
+  t float8;
+BEGIN
+  IF r IS NULL THEN
+    RETURN state;
+  END IF;
+  s := coalesce(state[1], 0);
+  t := s + r;
+  IF abs(s) > abs(r) THEN
+    RETURN ARRAY[t, coalesce(state[2], 0) + ((s - t) + r)];
+  END IF;
+  RETURN ARRAY[t, coalesce(state[2], 0) + ((r - t) + s)];
+END
+$$""", "function sqlmite.kbn_step"),
+    Statement("""CREATE OR REPLACE FUNCTION sqlmite.kbn_final(state float8[]) RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE WHEN state IS NULL THEN NULL
+            WHEN state[2] IN ('Infinity', '-Infinity', 'NaN') THEN state[1]
+            ELSE state[1] + state[2] END
+$$""", "function sqlmite.kbn_final"),
+    Statement("""CREATE OR REPLACE AGGREGATE sqlmite.kbn_sum(float8) (
+  SFUNC = sqlmite.kbn_step, STYPE = float8[], FINALFUNC = sqlmite.kbn_final)""", "aggregate sqlmite.kbn_sum"),
     Statement("""CREATE OR REPLACE FUNCTION sqlmite.next_rowid(
   tbl regclass, col text, seq_schema text, seq_name text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$

@@ -5,9 +5,10 @@ SQLite                      PostgreSQL                                      why 
 ==========================  ==============================================  =========================================
 count(*), count(x)          same                                            count(DISTINCT x) only under BINARY
 min(x), max(x)              same                                            BINARY only; not on blobs
-sum(x) on integers          sum(x) (numeric; past 64 bits: SQLite's error)  REAL sums: SQLite adds with Kahan-Babuska
-avg(x) on integers          sum(x)::float8 / NULLIF(count(x), 0)            SQLite's own steps: exact sum, then divide
-total(x) on integers        coalesce(sum(x)::float8, 0.0)
+sum(x) on integers          sum(x) (numeric; past 64 bits: SQLite's error)  an integer column's, one class throughout
+sum(x) on reals             sqlmite.kbn_sum(x)                              SQLite's Kahan-Babuska-Neumaier summation
+avg(x)                      sum(x)::float8 / NULLIF(count(x), 0)            SQLite's own steps: the sum, then divide
+total(x)                    coalesce(sum as above ::float8, 0.0)
 f(...) OVER (PARTITION BY   f(...) OVER (PARTITION BY ... ORDER BY ...      keys sort as ORDER BY does (NULLs first,
   ... ORDER BY ... frame)     frame)                                        collations folded); same default frame
 row_number, rank,           same                                            integers
@@ -74,9 +75,17 @@ def aggregate_sql(expr: QueryExpression, node: exp.Expression, over: str = "") -
     total = is_total(node)
     if isinstance(node, (exp.Sum, exp.Avg)) or total:
         argument = node.expressions[0] if total else node.this
+        if expr.sqlite_class(argument) == "REAL":
+            # SQLite adds reals with Kahan-Babuska-Neumaier summation: sqlmite.kbn_sum does too.
+            value = f"sqlmite.kbn_sum({expr._emit(argument)}){over}"
+            if isinstance(node, exp.Sum):
+                return value
+            if isinstance(node, exp.Avg):
+                return f"({value} / NULLIF(count({expr._emit(argument)}){over}, 0))"
+            return f"coalesce({value}, 0.0)"
         if not _integers(expr, argument):
-            raise NotSupportedError(f"{node.sql(dialect='sqlite')}: sums of anything but integer columns are not "
-                                    "supported yet (SQLite adds reals with Kahan-Babuska-Neumaier summation)")
+            raise NotSupportedError(f"{node.sql(dialect='sqlite')}: sums of values that are not all integers or all "
+                                    "reals are not supported yet")
         value = expr._emit(argument)
         if isinstance(node, exp.Sum):
             return f"sum({value}){over}"

@@ -357,7 +357,8 @@ def _output(value: exp.Expression, expr: QueryExpression, origin: tuple[str | No
                                 "class, which PostgreSQL would turn into one; not supported yet")
     inner = value.unnest()
     summed = inner.this if isinstance(inner, exp.Window) else inner
-    return Output([expr.value_of(value)], integer_sum=isinstance(summed, exp.Sum))
+    integer_sum = isinstance(summed, exp.Sum) and expr.sqlite_class(summed.this) == "INTEGER"
+    return Output([expr.value_of(value)], integer_sum=integer_sum)
 
 
 def _group_key(node: exp.Expression, expr: QueryExpression, results: list[exp.Expression]) -> str:
