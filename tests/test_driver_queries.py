@@ -92,6 +92,7 @@ REFUSED = [
     "SELECT id FROM (SELECT id, salary + 0 AS s FROM e) WHERE s = '100'",  # no affinity: class mismatch
     "WITH RECURSIVE c(x) AS (SELECT min(id) FROM e UNION ALL SELECT x + 1 FROM c WHERE x < 5) SELECT x FROM c",
     "SELECT * FROM (SELECT id FROM e UNION SELECT 7)",  # a compound in FROM
+    "UPDATE OR IGNORE e SET salary = 1",  # which rows conflict depends on SQLite's scan order
 ]
 
 # Run in this order on one fresh pair of connections; each observation must be equal.
@@ -147,6 +148,26 @@ STATEMENTS = [
     "ALTER TABLE plain2 ADD COLUMN c INTEGER NOT NULL DEFAULT 0",
     "INSERT INTO plain2 (a) VALUES ('after')",
     "SELECT rowid, * FROM plain2 ORDER BY rowid",
+    "CREATE TABLE defaults (id INTEGER PRIMARY KEY, a TEXT DEFAULT 'x', b INTEGER DEFAULT 5, c REAL)",
+    "INSERT INTO defaults DEFAULT VALUES",
+    "INSERT INTO defaults DEFAULT VALUES RETURNING *",
+    "INSERT INTO plain2 DEFAULT VALUES",
+    "SELECT rowid, * FROM plain2 ORDER BY rowid",
+    "BEGIN",
+    "INSERT OR FAIL INTO people (name) VALUES ('f1'), ('a'), ('f2')",
+    "SELECT changes()",
+    "SELECT name FROM people ORDER BY id",
+    "INSERT OR ROLLBACK INTO people (name) VALUES ('r1'), ('a')",
+    "SELECT name FROM people ORDER BY id",
+    "COMMIT",
+    "INSERT OR FAIL INTO people (name) VALUES ('f3'), ('a')",
+    "SELECT name FROM people ORDER BY id",
+    "CREATE TABLE rates (name TEXT PRIMARY KEY, factor INTEGER)",
+    "INSERT INTO rates VALUES ('a', 3), ('b', 4)",
+    "UPDATE people SET n = rates.factor FROM rates WHERE rates.name = people.name",
+    ("UPDATE people AS p SET n = p.n * x.f FROM (SELECT name, factor AS f FROM rates) AS x WHERE x.name = p.name "
+    "RETURNING p.name, n"),
+    "SELECT name, n FROM people ORDER BY id",
 ]
 
 CASES = WINDOWS + DERIVED + CLAUSES

@@ -38,6 +38,7 @@ from sqlmite.translate.cache import Template, sentinels, shape, template
 from sqlmite.translate.catalog import Catalog, Mapped
 from sqlmite.translate.errors import (
     Error,
+    IntegrityError,
     NotSupportedError,
     OperationalError,
     ProgrammingError,
@@ -51,6 +52,7 @@ from sqlmite.translate.shadow import Shadow
 
 _SELECT = re.compile(r"^\s*SELECT\b", re.IGNORECASE)
 _INSERT = re.compile(r"^\s*INSERT\b", re.IGNORECASE)
+_UPDATE_OR = re.compile(r"^\s*UPDATE\s+OR\s+(\w+)", re.IGNORECASE)
 _MAINTENANCE = re.compile(r"^\s*(ANALYZE|REINDEX)\b", re.IGNORECASE)
 _MISSING = object()
 _NO_TABLE = object()  # a cached SELECT that reads no table: SQLite answers it
@@ -83,6 +85,7 @@ class Engine:
         self.total_changes = 0
         self.foreign_keys = False  # SQLite's default for a new connection
         self._ddl_in_transaction = False
+        self._failed: Exception | None = None  # INSERT OR FAIL's error, raised once its rows are kept
         self._savepoints: list[tuple[str, bool]] = []  # open savepoints; True: it began the transaction
         self._cache: dict[Any, Any] = {}  # SELECT translations by (SQL, schema version, parameter classes)
         self._batches: dict[str, BatchInsert | None] = {}  # executemany INSERTs by SQL, this schema version
@@ -250,6 +253,9 @@ class Engine:
         other = kinds - WRITES - {"SQLITE_SELECT", "SQLITE_READ", "SQLITE_FUNCTION"}
         if other:
             raise NotSupportedError(f"{min(other).removeprefix('SQLITE_').replace('_', ' ')}: not supported yet")
+        update_or = _UPDATE_OR.match(sql)
+        if update_or:  # which rows conflict depends on SQLite's scan order, which PostgreSQL's is not
+            raise NotSupportedError(f"UPDATE OR {update_or.group(1).upper()}: not supported yet")
         node = _parse(replace_into(sql))
         if {(a.function_name or "").lower() for a in actions} & EMULATED_FUNCTIONS:
             node = self._known_values(node)
@@ -270,12 +276,20 @@ class Engine:
         if isinstance(node, (exp.Insert, exp.Update, exp.Delete)):
             try:
                 with self._statement():
-                    if isinstance(node, exp.Insert):
-                        return self._insert(node, info.description)
-                    return self._change(node, info.description)
-            except Exception:
+                    result = (self._insert(node, info.description) if isinstance(node, exp.Insert)
+                              else self._change(node, info.description))
+            except IntegrityError:
                 self.changes = 0  # as SQLite: a failed write changed nothing
+                if (node.args.get("alternative") or "").upper() == "ROLLBACK" and self.in_transaction:
+                    self.execute("ROLLBACK")  # INSERT OR ROLLBACK ends the transaction
                 raise
+            except Exception:
+                self.changes = 0
+                raise
+            failed, self._failed = self._failed, None
+            if failed is not None:  # INSERT OR FAIL: the rows before the failing one stay
+                raise failed
+            return result
         raise NotSupportedError(f"{type(node).__name__.upper()} statements: not supported yet")
 
     def _known_values(self, node: exp.Expression) -> exp.Expression:
@@ -361,42 +375,27 @@ class Engine:
         mapped, plan = insert.mapped, insert.mapped.plan
         self._check_foreign_keys(mapped)
         self._refuse_strays(insert.checked)
-        names = [c.name for c in plan.columns]
         explicit = _explicit_rowids(node, mapped, len(insert.rows))
         inserted, returned = 0, []
         for row_sql, given in zip(insert.rows, explicit, strict=True):
-            stored = self.shadow.coerce_rows(row_sql, mapped.table.name, names,
-                                             plan.rowid_name if not plan.without_rowid else None)
-            if not stored:  # SQLite's OR IGNORE / OR REPLACE skipped it (NOT NULL, CHECK)
-                continue
-            rowid, values = stored[0][0], list(stored[0][1:])
-            if insert.mode == "replace":
-                if not given and plan.rowid_column is not None:
-                    # SQLite picks the new rowid before deleting the rows the new one replaces.
-                    rowid, given = self._next_rowid(mapped), True
-                    if mapped.table.rowid_alias:
-                        values[[c.name for c in plan.columns].index(mapped.table.rowid_alias)] = rowid
-                self._replace(insert, rowid if given else None, values)
-            if insert.new_columns:
-                self._refuse_new_strays(insert, values)
-            encoded = plan.encode([rowid, *values] if plan.keeps_rowid else values)
-            columns = list(plan.pg_columns)
-            if not given and plan.rowid_column is not None:  # PostgreSQL picks the rowid, as SQLite would
-                at = columns.index(plan.rowid_column)
-                del columns[at], encoded[at]
-            keys = [f"{quote_ident(plan.rowid_column)}", "xmax = 0"] if plan.rowid_column else []
-            wanted = keys + [s for o in insert.outputs for s in o.sql]
-            returning = f" RETURNING {', '.join(wanted)}" if wanted else ""
-            cursor = self.pg.execute(
-                f"INSERT INTO {mapped.qtable} AS t0 ({', '.join(quote_ident(c) for c in columns)}) "
-                f"VALUES ({', '.join(['%s'] * len(columns))}){insert.conflict}{returning}", encoded)
-            result = cursor.fetchone() if returning else None
-            if returning and result is None:
-                continue  # DO NOTHING: nothing stored, last_insert_rowid unchanged
-            if insert.outputs and result is not None:
-                returned.extend(self._read(None, [result[len(keys):]], [reader(o) for o in insert.outputs]))
+            try:
+                if insert.mode == "fail":  # each row under its own savepoint: earlier rows stay
+                    with self.pg.transaction():
+                        result = self._insert_row(insert, row_sql, given)
+                else:
+                    result = self._insert_row(insert, row_sql, given)
+            except (Error, psycopg.Error) as exc:
+                if insert.mode != "fail":
+                    raise
+                self._failed = exc if isinstance(exc, Error) else self._error(exc)
+                break
+            if result is None:
+                continue  # skipped (OR IGNORE, DO NOTHING): last_insert_rowid unchanged
+            if insert.outputs:
+                returned.extend(self._read(None, [result[2 if plan.rowid_column else 0:]],
+                                           [reader(o) for o in insert.outputs]))
             inserted += 1
-            if result is not None and result[1]:  # a new row (an upsert's update keeps the old rowid)
+            if plan.rowid_column and result[1]:  # a new row (an upsert's update keeps the old rowid)
                 self.last_insert_rowid = result[0]
                 if given and mapped.table.autoincrement:
                     self._keep_sequence(mapped, result[0])
@@ -404,6 +403,40 @@ class Engine:
         if insert.outputs:
             return Result(_description(description), returned, inserted, returning=True)
         return Result(None, [], inserted)
+
+    def _insert_row(self, insert: Insert, row_sql: str, given: bool) -> tuple[Any, ...] | None:
+        """Store one VALUES row as SQLite would; PostgreSQL's RETURNING row (rowid, new, outputs...),
+        or None when nothing was stored."""
+        mapped, plan = insert.mapped, insert.mapped.plan
+        names = [c.name for c in plan.columns]
+        stored = self.shadow.coerce_rows(row_sql, mapped.table.name, names,
+                                         plan.rowid_name if not plan.without_rowid else None)
+        if not stored:  # SQLite's OR IGNORE / OR REPLACE skipped it (NOT NULL, CHECK)
+            return None
+        rowid, values = stored[0][0], list(stored[0][1:])
+        if insert.mode == "replace":
+            if not given and plan.rowid_column is not None:
+                # SQLite picks the new rowid before deleting the rows the new one replaces.
+                rowid, given = self._next_rowid(mapped), True
+                if mapped.table.rowid_alias:
+                    values[names.index(mapped.table.rowid_alias)] = rowid
+            self._replace(insert, rowid if given else None, values)
+        if insert.new_columns:
+            self._refuse_new_strays(insert, values)
+        encoded = plan.encode([rowid, *values] if plan.keeps_rowid else values)
+        columns = list(plan.pg_columns)
+        if not given and plan.rowid_column is not None:  # PostgreSQL picks the rowid, as SQLite would
+            at = columns.index(plan.rowid_column)
+            del columns[at], encoded[at]
+        keys = [f"{quote_ident(plan.rowid_column)}", "xmax = 0"] if plan.rowid_column else []
+        wanted = keys + [s for o in insert.outputs for s in o.sql]
+        returning = f" RETURNING {', '.join(wanted)}" if wanted else ""
+        cursor = self.pg.execute(
+            f"INSERT INTO {mapped.qtable} AS t0 ({', '.join(quote_ident(c) for c in columns)}) "
+            f"VALUES ({', '.join(['%s'] * len(columns))}){insert.conflict}{returning}", encoded)
+        if not returning:
+            return ()
+        return cursor.fetchone()
 
     def _replace(self, insert: Insert, rowid: int | None, values: list[SqliteValue]) -> None:
         """SQLite's REPLACE: first delete every row equal to the new one on any unique key."""
@@ -592,6 +625,8 @@ def _values(rows: list[tuple[SqliteValue, ...]]) -> exp.Values:
 
 def _explicit_rowids(node: exp.Insert, mapped: Mapped, count: int) -> list[bool]:
     """Per row: did the statement give the rowid (or its alias) a non-NULL value?"""
+    if not isinstance(node.expression, exp.Values):  # DEFAULT VALUES
+        return [False] * count
     names = [c.name.lower() for c in node.this.expressions] if isinstance(node.this, exp.Schema) else \
         [c.name.lower() for c in mapped.table.columns]
     keys = {n.lower() for n in ("rowid", "_rowid_", "oid")} | (

@@ -7,7 +7,11 @@ the table's rows — uniqueness — is PostgreSQL's:
 ==========================================  =====================================================
 SQLite                                      PostgreSQL, per row
 ==========================================  =====================================================
-INSERT [OR ABORT] INTO t ... VALUES         INSERT ... RETURNING rowid
+INSERT [OR ABORT] INTO t ... VALUES         INSERT ... RETURNING rowid (DEFAULT VALUES: the
+                                            row SQLite computes from the defaults)
+INSERT OR FAIL                              the same, each row under its own savepoint: the rows
+                                            before a failing one stay, as SQLite keeps them
+INSERT OR ROLLBACK                          the same; a failure rolls the transaction back
 INSERT OR IGNORE, ON CONFLICT DO NOTHING    INSERT ... ON CONFLICT DO NOTHING (no target: every
                                             unique key, as SQLite's IGNORE; a target of plain
                                             columns: that key only)
@@ -23,7 +27,7 @@ ON CONFLICT (cols) DO UPDATE SET ...        INSERT ... ON CONFLICT (cols) DO UPD
 
 ``RETURNING`` is read as SELECT results are (``query.returning``).
 
-Not yet: ``OR FAIL`` / ``OR ROLLBACK``, ``DEFAULT VALUES``,
+Not yet:
 several ON CONFLICT clauses, targets with collations or expressions (each ``NotSupportedError``).
 """
 
@@ -45,7 +49,7 @@ from sqlmite.translate.statements import computed_value
 class Insert:
     mapped: Mapped
     rows: list[str]  # one single-row SQLite INSERT per VALUES row, for the shadow
-    mode: str  # abort, ignore, replace or upsert
+    mode: str  # abort, fail, rollback, ignore, replace or upsert
     conflict: str = ""  # PostgreSQL's ON CONFLICT clause
     unique_keys: list[list[str]] = field(default_factory=list)  # REPLACE: SQLite column names per key
     new_columns: set[str] = field(default_factory=set)  # columns DO UPDATE reads from the new row
@@ -64,12 +68,16 @@ def plan_insert(node: exp.Insert, catalog: Catalog) -> Insert:
         if node.args.get(key):
             raise NotSupportedError(f"INSERT with {key.rstrip('_').upper()}: not supported yet")
     values = node.expression
-    if not isinstance(values, exp.Values):
-        raise NotSupportedError("INSERT ... DEFAULT VALUES: not supported yet")
     target = node.this.this if isinstance(node.this, exp.Schema) else node.this
     mapped = catalog.get(target.name)
     rows = []
-    for row in values.expressions:
+    if node.args.get("default") and values is None:  # DEFAULT VALUES: one row, every column's default
+        single = node.copy()
+        single.set("returning", None)
+        rows.append(single.sql(dialect="sqlite"))
+    elif not isinstance(values, exp.Values):
+        raise NotSupportedError("this INSERT form: not supported yet")
+    for row in values.expressions if isinstance(values, exp.Values) else []:
         single = node.copy()
         single.set("expression", exp.Values(expressions=[row.copy()]))
         single.set("returning", None)  # the shadow only computes the stored row
@@ -86,7 +94,9 @@ def _conflict_handling(node: exp.Insert, mapped: Mapped, rows: list[str], catalo
     alternative = (node.args.get("alternative") or "").upper()
     conflict = node.args.get("conflict")
     if alternative in ("FAIL", "ROLLBACK"):
-        raise NotSupportedError(f"INSERT OR {alternative}: not supported yet")
+        if conflict is not None:
+            raise NotSupportedError(f"INSERT OR {alternative} with ON CONFLICT: not supported yet")
+        return Insert(mapped, rows, alternative.lower())
     if alternative == "IGNORE":
         return Insert(mapped, rows, "ignore", " ON CONFLICT DO NOTHING")
     if alternative == "REPLACE":

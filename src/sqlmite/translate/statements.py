@@ -9,6 +9,8 @@ UPDATE t SET c = constant, ... [WHERE p]        values given the column's affini
 UPDATE t SET c = expression                     where the expression's storage class is known and
                                                 the column's affinity stores it exactly (INTEGER
                                                 into bigint/float8/text, REAL, TEXT, BLOB as is)
+UPDATE t SET ... FROM s, ... [WHERE p]          the same with FROM (a row matched twice takes
+                                                either match, in both)
 DELETE FROM t [WHERE p]                         the same
 ... RETURNING r                                 RETURNING r, read as SELECT results are
 ==============================================  ==============================================
@@ -31,7 +33,7 @@ from sqlmite.mapping.values import PgType, RowCodec, SqliteValue
 from sqlmite.translate.catalog import Catalog, Mapped
 from sqlmite.translate.errors import NotSupportedError
 from sqlmite.translate.expression import QueryExpression, Source
-from sqlmite.translate.query import Output, returning
+from sqlmite.translate.query import Output, returning, sources_of
 
 
 @dataclass
@@ -48,7 +50,7 @@ class Change:
 def change(node: exp.Update | exp.Delete, catalog: Catalog,
            coerce: Callable[[str, SqliteValue], SqliteValue]) -> Change:
     """UPDATE with constant values, or DELETE; ``coerce(declared_type, value)`` applies affinity."""
-    for key in ("from_", "from", "joins", "order", "limit", "with_", "with"):
+    for key in ("order", "limit", "with_", "with"):
         if node.args.get(key):
             raise NotSupportedError(f"{type(node).__name__.upper()} with {key.rstrip('_').upper()}: not supported yet")
     if isinstance(node, exp.Update) and node.args.get("alternative"):
@@ -58,6 +60,16 @@ def change(node: exp.Update | exp.Delete, catalog: Catalog,
         raise NotSupportedError("a statement on anything but one table: not supported yet")
     mapped = catalog.get(target.name)
     expr = QueryExpression([Source(target.alias or target.name, mapped, "t0")], catalog)
+    from_sql = ""
+    source = node.args.get("from_") or node.args.get("from")
+    if source is not None:  # UPDATE ... FROM: PostgreSQL's own form (a row joined twice: either match)
+        if any(j.args.get("on") or j.args.get("using") for j in node.args.get("joins") or []):
+            raise NotSupportedError("UPDATE ... FROM with JOIN ... ON: not supported yet")
+        listed = exp.Select(from_=source.copy(), joins=[j.copy() for j in node.args.get("joins") or []])
+        sources, text, inner_checked = sources_of(listed, catalog, [1], catalog.views)
+        expr = QueryExpression([*expr.sources, *sources], catalog)
+        expr.used.update(inner_checked)
+        from_sql = f" FROM {text}"
     where = " WHERE " + expr.condition(node.args["where"].this) if node.args.get("where") else ""
     outputs = returning(node, expr)
     tail = " RETURNING " + ", ".join(s for o in outputs for s in o.sql) if outputs else ""
@@ -84,11 +96,11 @@ def change(node: exp.Update | exp.Delete, catalog: Catalog,
         cleared.append(col.name)
         if overflow is not None:
             strays.update(overflow.obj)
-    sets.append('"_sqlmite_overflow" = nullif((coalesce("_sqlmite_overflow", \'{}\') - %s::text[]) '
+    sets.append('"_sqlmite_overflow" = nullif((coalesce(t0."_sqlmite_overflow", \'{}\') - %s::text[]) '
                 "|| %s::jsonb, '{}')")
     params.extend([cleared, Jsonb(strays)])
-    return Change(mapped, f"UPDATE {mapped.qtable} AS t0 SET {', '.join(sets)}{where}{tail}", params, expr.used,
-                  outputs)
+    return Change(mapped, f"UPDATE {mapped.qtable} AS t0 SET {', '.join(sets)}{from_sql}{where}{tail}", params,
+                  expr.used, outputs)
 
 
 # What storing a value of a known class in a column of a native type does, in PostgreSQL terms:
