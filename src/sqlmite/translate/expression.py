@@ -144,7 +144,8 @@ class QueryExpression(SchemaExpression):
         if isinstance(inner, exp.In) and inner.expressions and not inner.args.get("query"):
             self._check_in_list(inner)
         scalar = self._scalar(inner)
-        return scalar if scalar is not None else super()._emit(inner)
+        # Parenthesized: the grouping SQLite parsed survives whatever surrounds it (a OR b under AND).
+        return f"({scalar if scalar is not None else super()._emit(inner)})"
 
     def _check_in_list(self, node: exp.In) -> None:
         """``x IN (a, b)`` compares as SQLite only between values of one storage class (the list
