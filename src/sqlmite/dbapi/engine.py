@@ -14,7 +14,6 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -25,6 +24,8 @@ from sqlmite.backend.schema import create_tables, install_metadata
 from sqlmite.dbapi.answers import computed, pg_value, reader, sqlite_error
 from sqlmite.dbapi.batch import BatchInsert, plan_batch
 from sqlmite.dbapi.ddl import DDL, run_ddl
+from sqlmite.dbapi.pragmas import run_pragma
+from sqlmite.dbapi.result import Result, description_of
 from sqlmite.mapping.ddl import Profile, plan_schema
 from sqlmite.mapping.expressions import quote_ident, quote_literal
 from sqlmite.mapping.metadata import (
@@ -56,23 +57,8 @@ _UPDATE_OR = re.compile(r"^\s*UPDATE\s+OR\s+(\w+)", re.IGNORECASE)
 _MAINTENANCE = re.compile(r"^\s*(ANALYZE|REINDEX)\b", re.IGNORECASE)
 _MISSING = object()
 _NO_TABLE = object()  # a cached SELECT that reads no table: SQLite answers it
-PRAGMAS_FROM_SCHEMA = {"table_info", "table_xinfo", "index_list", "index_info", "index_xinfo", "foreign_key_list"}
 EMULATED_FUNCTIONS = {"last_insert_rowid", "changes", "total_changes"}
 WRITES = {"SQLITE_INSERT", "SQLITE_UPDATE", "SQLITE_DELETE"}
-
-
-@dataclass
-class Result:
-    description: tuple[tuple[str, None, None, None, None, None, None], ...] | None = None
-    rows: list[tuple[SqliteValue, ...]] = field(default_factory=list)
-    rowcount: int = -1
-    decltypes: list[str | None] = field(default_factory=list)
-    returning: bool = False  # RETURNING rows: sqlite3 counts the changes once they are all fetched
-
-    @classmethod
-    def of(cls, columns: Any, rows: list[tuple[SqliteValue, ...]]) -> Result:
-        """A result set: ``columns`` are (name, declared type, ...) as SQLite describes them."""
-        return cls(_description(columns), rows, -1, [c[1] if len(c) > 1 else None for c in columns or ()])
 
 
 class Engine:
@@ -243,7 +229,7 @@ class Engine:
             return self._transaction(actions[0])
         if "SQLITE_PRAGMA" in kinds:
             pragma = next(a for a in actions if a.action_name == "SQLITE_PRAGMA")
-            return self._pragma(sql, (pragma.a or "").lower(), pragma.b)
+            return run_pragma(self, sql, (pragma.a or "").lower(), pragma.b)
         if kinds & DDL:
             return self._ddl(sql, actions)
         read = {(a.table_name or "").lower() for a in actions if a.action_name == "SQLITE_READ"}
@@ -401,7 +387,7 @@ class Engine:
                     self._keep_sequence(mapped, result[0])
         self._count(inserted)
         if insert.outputs:
-            return Result(_description(description), returned, inserted, returning=True)
+            return Result(description_of(description), returned, inserted, returning=True)
         return Result(None, [], inserted)
 
     def _insert_row(self, insert: Insert, row_sql: str, given: bool) -> tuple[Any, ...] | None:
@@ -486,7 +472,7 @@ class Engine:
         self._count(count)
         if change.outputs:
             rows = self._read(None, cursor, [reader(o) for o in change.outputs])
-            return Result(_description(description), rows, count, returning=True)
+            return Result(description_of(description), rows, count, returning=True)
         return Result(None, [], count)
 
     def _count(self, n: int) -> None:
@@ -551,52 +537,6 @@ class Engine:
         self._cache.clear()
         self._batches.clear()
 
-    def _pragma(self, sql: str, name: str, value: str | None) -> Result:
-        if name == "foreign_keys":
-            if value is None:
-                return Result.of((("foreign_keys", None),), [(int(self.foreign_keys),)])
-            if not self.in_transaction:  # SQLite ignores it inside a transaction
-                self.foreign_keys = str(value).lower() in ("1", "on", "true", "yes")
-            return Result()
-        if name in ("user_version", "application_id") and value is not None:
-            with self._statement():
-                self.shadow.conn.execute(sql)
-                self.pg.execute(f"UPDATE sqlmite.databases SET {name} = %s WHERE schema_name = %s",
-                                (int(self.shadow.pragma(name)), self.pg_schema))
-            return Result()
-        if self.connection_pragmas.handles(name):
-            before = self.connection_pragmas.journal_mode
-            description, rows = self.connection_pragmas.run(name, value)
-            if self.connection_pragmas.journal_mode != before:  # the database's, as in its file
-                self.pg.execute("UPDATE sqlmite.databases SET journal_mode = %s WHERE schema_name = %s",
-                                (self.connection_pragmas.journal_mode, self.pg_schema))
-                self.pragmas["journal_mode"] = self.connection_pragmas.journal_mode
-            return Result.of(description, rows) if description else Result()
-        if name in ("integrity_check", "quick_check") and value is None:
-            # Storage integrity is PostgreSQL's (checksums, WAL); the rows SQLite checks against the
-            # schema (NOT NULL, CHECK, UNIQUE) are enforced by PostgreSQL's constraints.
-            return Result.of(((name, None),), [("ok",)])
-        if name == "foreign_key_check" and value is None:
-            return self._foreign_key_check()
-        if name == "compile_options":
-            description, rows = self.shadow.run(sql)  # the SQLite whose answers sqlmite gives
-            return Result.of(description, rows)
-        if name in PRAGMAS_FROM_SCHEMA or (name in ("user_version", "application_id") and value is None):
-            description, rows = self.shadow.run(sql)
-            return Result.of(description, rows)
-        raise NotSupportedError(f"PRAGMA {name}: not supported yet")
-
-    def _foreign_key_check(self) -> Result:
-        """No row can violate a foreign key PostgreSQL validated; one it has not (a migration kept
-        it NOT VALID) may hide violations, which only SQLite's own scan would list."""
-        unchecked = self.pg.execute(
-            "SELECT conname FROM pg_constraint WHERE contype = 'f' AND NOT convalidated AND connamespace = "
-            "%s::regnamespace", (quote_ident(self.pg_schema),)).fetchall()
-        if unchecked:
-            raise NotSupportedError(f"PRAGMA foreign_key_check: foreign key {unchecked[0][0]!r} is not validated in "
-                                    "PostgreSQL; listing its violations is not supported yet")
-        return Result.of((("table", None), ("rowid", None), ("parent", None), ("fkid", None)), [])
-
     def _ddl(self, sql: str, actions: list[Any]) -> Result:
         plan = run_ddl(self, sql, actions)
         self._ddl_in_transaction = self.in_transaction
@@ -644,10 +584,3 @@ def _parse(sql: str, strict: bool = True) -> exp.Expression | None:
         if not strict:
             return None
         raise NotSupportedError(f"statement not understood by the translator: {sql[:80]}") from None
-
-
-def _description(columns: Any) -> tuple[tuple[str, None, None, None, None, None, None], ...] | None:
-    if not columns:
-        return None
-    return tuple((name, None, None, None, None, None, None) for name, *_ in columns)
-
