@@ -207,12 +207,12 @@ def measure_point_select(args: argparse.Namespace, conn: sqlmite.Connection, pg:
     # sqlmite's own PostgreSQL text for this query (translated once, the key swapped in): what the
     # query's form costs PostgreSQL, without the driver's other round trips.
     _, translated = translate_once(conn._engine, POINT_SELECT, (keys[0],))
-    prefix = translated.removesuffix(f" = {keys[0]}")
-    if prefix == translated:
+    prefix, key, suffix = translated.rpartition(f" = {keys[0]}")
+    if not key:
         raise AssertionError(f"unexpected translation of the point SELECT: {translated}")
 
     def via_translated(k: int) -> Any:
-        row = pg.execute(f"{prefix} = {k}").fetchone()
+        row = pg.execute(f"{prefix} = {k}{suffix}").fetchone()
         return None if row is None else row[0::2]  # (value, overflow) per column; overflow is NULL here
 
     clients: list[tuple[str, Callable[[int], Any], int, int]] = [  # label, call, queries, warm-up per chunk

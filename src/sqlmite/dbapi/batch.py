@@ -29,6 +29,7 @@ import psycopg
 from sqlglot import exp
 
 from sqlmite.mapping.expressions import quote_ident, quote_literal
+from sqlmite.mapping.values import PgType
 from sqlmite.migrate.rows import pg_copy, pg_types
 from sqlmite.translate.catalog import Catalog, Mapped
 from sqlmite.translate.errors import Error
@@ -42,6 +43,9 @@ BATCH_ROWS = 2000
 MAX_ROWID = 2**63 - 1
 _BINDABLE = frozenset({int, float, str, bytes, type(None)})
 _ROWID_NAMES = ("rowid", "_rowid_", "oid")
+# The Python type a native column takes unchanged (``mapping.values.fits`` / ``to_native``); NUMERIC
+# columns always go through the data mapper.
+_NATIVE = {PgType.BIGINT: int, PgType.DOUBLE: float, PgType.TEXT: str, PgType.BYTEA: bytes}
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,8 @@ class BatchInsert:
                 return None
         last, largest, encoded = 0, None, []
         alias = [c.name for c in plan.columns].index(mapped.table.rowid_alias) if mapped.table.rowid_alias else None
+        native = [_NATIVE.get(c.pg_type) for c in plan.columns]
+        direct = None not in native  # every column's native type is the Python type SQLite gives
         for params, (rowid, *values) in zip(batch, stored, strict=True):
             if top is not None:
                 given = self.rowid_given or (self.rowid_parameter is not None and params[self.rowid_parameter]
@@ -98,7 +104,12 @@ class BatchInsert:
                         values[alias] = rowid
                 top = max(top, rowid)
                 last, largest = rowid, rowid if largest is None else max(largest, rowid)
-            encoded.append(plan.encode([rowid, *values] if plan.keeps_rowid else values))
+            if direct and all(v is None or (type(v) is t and (t is not str or "\x00" not in v))
+                              for v, t in zip(values, native, strict=True)):
+                # What the data mapper would do for values that fit: keep them, no overflow.
+                encoded.append([rowid, *values, None] if plan.keeps_rowid else [*values, None])
+            else:
+                encoded.append(plan.encode([rowid, *values] if plan.keeps_rowid else values))
         try:
             with engine.pg.transaction():
                 with engine.pg.cursor().copy(pg_copy(engine.pg_schema, plan)) as copy:
