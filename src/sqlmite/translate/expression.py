@@ -151,15 +151,13 @@ class QueryExpression(SchemaExpression):
         """``x IN (a, b)`` compares as SQLite only between values of one storage class (the list
         takes x's affinity first); PostgreSQL would convert integers and reals to one type."""
         left = self.sqlite_class(node.this)
-        number = {"INTEGER": "NUMBER", "REAL": "NUMBER"}
+        left_kind = self._comparable(node.this, exp.Null())  # x's own kind: the list does not convert x
         for item in node.expressions:
             right = self._number_class(item, node.this) or self.sqlite_class(_strip(item))
-            classes = {left, right} - {"NULL"}
-            if None in classes or len(classes) < 2:
-                continue
-            if classes == {"INTEGER", "REAL"} or len({number.get(c or "", c) for c in classes}) > 1:
-                raise NotSupportedError(f"{node.sql(dialect='sqlite')}: IN over values of different storage classes "
-                                        "(integers and reals, numbers and text): not supported yet")
+            kinds = {left_kind, self._comparable(item, node.this)} - {"NULL"}
+            if {left, right} - {"NULL"} == {"INTEGER", "REAL"} or None in kinds or len(kinds) > 1:
+                raise NotSupportedError(f"{node.sql(dialect='sqlite')}: IN over values of different or unknown storage "
+                                        "classes (integers and reals, numbers and text): not supported yet")
 
     def _value_sql(self, node: exp.Expression) -> str:
         if node.args.get("negate") and not isinstance(node, exp.Like):
