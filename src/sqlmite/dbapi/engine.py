@@ -26,6 +26,7 @@ from sqlmite.dbapi.batch import BatchInsert, plan_batch
 from sqlmite.dbapi.ddl import DDL, run_ddl
 from sqlmite.dbapi.pragmas import run_pragma
 from sqlmite.dbapi.result import Result, description_of
+from sqlmite.dbapi.sequence import write_sequence
 from sqlmite.mapping.ddl import Profile, plan_schema
 from sqlmite.mapping.expressions import quote_ident, quote_literal
 from sqlmite.mapping.metadata import (
@@ -236,6 +237,9 @@ class Engine:
         schema_only = {"sqlite_master", "sqlite_schema", "sqlite_temp_master", ""}
         if read and all(t in schema_only or t.startswith("pragma_") for t in read) and not kinds & WRITES:
             return self._on_shadow(sql)
+        written = {(a.table_name or "").lower() for a in actions if a.action_name in WRITES}
+        if written == {"sqlite_sequence"}:
+            return write_sequence(self, sql)
         other = kinds - WRITES - {"SQLITE_SELECT", "SQLITE_READ", "SQLITE_FUNCTION"}
         if other:
             raise NotSupportedError(f"{min(other).removeprefix('SQLITE_').replace('_', ' ')}: not supported yet")
