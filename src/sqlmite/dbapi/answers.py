@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 from psycopg import errors as pgerrors
 
-from sqlmite.mapping.values import SqliteValue, decode_stray, from_native
+from sqlmite.mapping.values import PgType, SqliteValue, decode_stray, from_native
 from sqlmite.translate.catalog import Catalog
 from sqlmite.translate.errors import IntegrityError, NotSupportedError, OperationalError
 from sqlmite.translate.query import Output
@@ -38,6 +38,25 @@ def reader(output: Output) -> tuple[Callable[[Sequence[Any]], SqliteValue], int]
 
         return total, 1
     return (lambda values: computed(values[0])), len(output.sql)
+
+
+def row_reader(outputs: Sequence[Output]) -> Callable[[Sequence[Any]], tuple[SqliteValue, ...]]:
+    """One function decoding a whole PostgreSQL row into SQLite's values, built once per query:
+    a repeated SELECT's time goes mostly here and to psycopg."""
+    parts: list[Callable[[Sequence[Any]], SqliteValue]] = []
+    at = 0
+    for output in outputs:
+        read, width = reader(output)
+        if output.column is not None and width == 2:
+            mapped, name = output.column
+            pg_type = next(c.pg_type for c in mapped.plan.columns if c.name == name)
+            if pg_type in (PgType.BIGINT, PgType.DOUBLE, PgType.TEXT):  # psycopg gives SQLite's value
+                parts.append(lambda row, a=at: row[a] if row[a + 1] is None else decode_stray(row[a + 1]))
+                at += 2
+                continue
+        parts.append(lambda row, a=at, b=at + width, read=read: read(row[a:b]))
+        at += width
+    return lambda row: tuple([part(row) for part in parts])
 
 
 def pg_value(value: Any) -> Any:

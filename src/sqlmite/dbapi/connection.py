@@ -219,6 +219,15 @@ class Cursor:
         ``text_factory`` for other text, then the ``row_factory``."""
         connection = self._connection
         description = result.description
+        rows: list[Any] = result.rows
+        if not connection.detect_types and connection.text_factory is str:  # the common case, kept cheap
+            self._description, self._rowcount = description, result.rowcount
+            factory = self.row_factory
+            self._rows = iter([factory(self, row) for row in rows] if factory else rows)
+            if result.returning:
+                self._rowcount = 0
+                self._rows = self._counted(self._rows, result.rowcount)
+            return
         names = [d[0] for d in description or ()]
         found: list[Callable[[bytes], Any] | None] = [None] * len(names)
         if connection.detect_types & PARSE_COLNAMES and description:
@@ -227,7 +236,6 @@ class Cursor:
         if connection.detect_types & PARSE_DECLTYPES and result.decltypes:
             declared = [*result.decltypes, *[None] * (len(found) - len(result.decltypes))]
             found = [f or _decltype_converter(d) for f, d in zip(found, declared, strict=False)]
-        rows: list[Any] = result.rows
         text = connection.text_factory
         if any(found) or text is not str:
             rows = [tuple(self._value(v, c, text) for v, c in zip(row, found, strict=True)) for row in rows]

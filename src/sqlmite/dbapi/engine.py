@@ -21,7 +21,7 @@ import sqlglot
 from sqlglot import exp
 
 from sqlmite.backend.schema import create_tables, install_metadata
-from sqlmite.dbapi.answers import computed, pg_value, reader, sqlite_error
+from sqlmite.dbapi.answers import computed, pg_value, row_reader, sqlite_error
 from sqlmite.dbapi.batch import BatchInsert, plan_batch
 from sqlmite.dbapi.ddl import DDL, run_ddl
 from sqlmite.dbapi.pragmas import run_pragma
@@ -72,6 +72,7 @@ class Engine:
         self.total_changes = 0
         self.foreign_keys = False  # SQLite's default for a new connection
         self._ddl_in_transaction = False
+        self._reads = pg.cursor()  # reused by repeated SELECTs: a new psycopg cursor per call costs as much as decoding
         self._failed: Exception | None = None  # INSERT OR FAIL's error, raised once its rows are kept
         self._savepoints: list[tuple[str, bool]] = []  # open savepoints; True: it began the transaction
         self._cache: dict[Any, Any] = {}  # SELECT translations by (SQL, schema version, parameter classes)
@@ -136,12 +137,12 @@ class Engine:
             return Result.of(description, rows)
         if entry is None:
             return self.execute(bind(sql, params))
-        template, query, readers, shown = entry
+        template, query, decode, shown = entry
         if query.checked:
             self._refuse_strays(query.checked)
         values = [pg_value(params[k] if isinstance(params, Mapping) else params[k - 1]) for k in template.slots]
         try:
-            rows = self._read(query, self.pg.execute(template.sql, values, prepare=True), readers)
+            rows = self._read(query, self._reads.execute(template.sql, values, prepare=True), decode)
         except psycopg.Error as exc:
             raise self._error(exc) from None
         return Result(shown.description, rows, -1, shown.decltypes)
@@ -173,7 +174,7 @@ class Engine:
         return kinds <= {"SQLITE_SELECT", "SQLITE_FUNCTION", "SQLITE_RECURSIVE"} and not (
             (info.query_remaining or "").strip().strip(";").strip())
 
-    def _translate_once(self, sql: str, params: Any, kinds: Any) -> tuple[Template, Any, list[Any], Result] | None:
+    def _translate_once(self, sql: str, params: Any, kinds: Any) -> tuple[Template, Any, Any, Result] | None:
         """The cached form of a SELECT, from a translation with sentinel values; None when the
         statement is not a plain SELECT on table data or its translation depends on the values."""
         values, literals = sentinels(kinds)
@@ -200,18 +201,12 @@ class Engine:
             return None
         # Result names as SQLite gives them for the statement with its placeholders ("?" stays "?").
         description = self.shadow.describe(sql).description
-        return found, query, [reader(output) for output in query.outputs], Result.of(description, [])
+        return found, query, row_reader(query.outputs), Result.of(description, [])
 
-    def _read(self, query: Any, cursor: Any, readers: list[Any] | None = None) -> list[tuple[SqliteValue, ...]]:
-        readers = readers if readers is not None else [reader(output) for output in query.outputs]
-        rows = []
-        for pg_row in cursor:
-            values, at = [], 0
-            for read, width in readers:
-                values.append(read(pg_row[at:at + width]))
-                at += width
-            rows.append(tuple(values))
-        return rows
+    def _read(self, query: Any, cursor: Any, decode: Any = None) -> list[tuple[SqliteValue, ...]]:
+        """Every row of ``cursor`` as SQLite's values (``decode``: the query's row reader, if built)."""
+        decode = decode if decode is not None else row_reader(query.outputs)
+        return [decode(pg_row) for pg_row in cursor]
 
     def execute(self, sql: str) -> Result:
         """Run one SQLite statement whose parameters are already bound (``translate.params``)."""
@@ -383,7 +378,7 @@ class Engine:
                 continue  # skipped (OR IGNORE, DO NOTHING): last_insert_rowid unchanged
             if insert.outputs:
                 returned.extend(self._read(None, [result[2 if plan.rowid_column else 0:]],
-                                           [reader(o) for o in insert.outputs]))
+                                           row_reader(insert.outputs)))
             inserted += 1
             if plan.rowid_column and result[1]:  # a new row (an upsert's update keeps the old rowid)
                 self.last_insert_rowid = result[0]
@@ -475,7 +470,7 @@ class Engine:
         count = cursor.rowcount
         self._count(count)
         if change.outputs:
-            rows = self._read(None, cursor, [reader(o) for o in change.outputs])
+            rows = self._read(None, cursor, row_reader(change.outputs))
             return Result(description_of(description), rows, count, returning=True)
         return Result(None, [], count)
 
