@@ -18,6 +18,7 @@ from typing import Any, Self
 
 import psycopg
 
+from sqlmite.dbapi import functions
 from sqlmite.dbapi.engine import Engine, Result
 from sqlmite.translate import errors
 from sqlmite.translate.errors import (
@@ -521,10 +522,26 @@ class Connection:
             raise NotSupportedError("set_progress_handler: PostgreSQL runs the statements, not SQLite's virtual "
                                     "machine; only None (no handler) is accepted")
 
-    create_function = _refused("create_function", "PostgreSQL cannot call Python functions")
-    create_aggregate = _refused("create_aggregate", "PostgreSQL cannot call Python functions")
-    create_window_function = _refused("create_window_function", "PostgreSQL cannot call Python functions")
-    create_collation = _refused("create_collation", "PostgreSQL cannot call Python collations")
+    # Python functions and collations run where SQLite answers (statements on no table); one used
+    # on table data is refused by name: PostgreSQL cannot call Python (dbapi/functions.py).
+
+    def create_function(self, name: str, narg: int, func: Callable[..., Any] | None, *,
+                        deterministic: bool = False) -> None:
+        self._check()
+        functions.create_function(self._engine.shadow.conn, name, narg, func, deterministic)
+
+    def create_aggregate(self, name: str, n_arg: int, aggregate_class: type | None) -> None:
+        self._check()
+        functions.create_aggregate(self._engine.shadow.conn, name, n_arg, aggregate_class)
+
+    def create_window_function(self, name: str, num_params: int, aggregate_class: type | None, /) -> None:
+        self._check()
+        functions.create_window_function(self._engine.shadow.conn, name, num_params, aggregate_class)
+
+    def create_collation(self, name: str, call: Callable[[str, str], int] | None, /) -> None:
+        self._check()
+        functions.create_collation(self._engine.shadow.conn, name, call)
+
     backup = _refused("backup", "the database lives in PostgreSQL; use sqlmite export")
     blobopen = _refused("blobopen", "incremental blob I/O needs SQLite's storage; read and write the value instead")
     serialize = _refused("serialize", "the database lives in PostgreSQL, not in SQLite pages; use sqlmite export")
