@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import psycopg
 
 from sqlmite import __version__
+from sqlmite.mapping.datetime_sql import DATETIME_FUNCTIONS
 from sqlmite.mapping.ddl import ColumnPlan, SchemaPlan, Statement, TablePlan
 from sqlmite.mapping.values import PgType
 from sqlmite.sqlite.schema import MasterRow, SqliteSchema
@@ -242,7 +243,7 @@ class DatabaseInfo:
 
 
 def metadata_statements() -> list[Statement]:
-    return list(METADATA_DDL)
+    return [*METADATA_DDL, *DATETIME_FUNCTIONS]
 
 
 def save_metadata(conn: psycopg.Connection, schema: SqliteSchema, plan: SchemaPlan, source: str | None,

@@ -23,6 +23,9 @@ CAST(x AS t)                integer → real/text, real → integer (trunc),    
                             text → blob (UTF-8 bytes), identities           SQLite's own rules: refused
 max(a, b), min(a, b)        CASE WHEN a or b IS NULL THEN NULL ELSE ...     GREATEST/LEAST skip NULLs
 aggregates, windows         see aggregates.py
+date, time, datetime,       see datetime.py
+  julianday, unixepoch,
+  strftime
 EXISTS, x IN (SELECT ...)   same (correlated allowed)                       IN: one storage class on both sides
 (SELECT ...) as a value     same                                            one aggregate, or a WHERE pinning a unique key
 IN (SELECT value FROM       IN (v1, v2, ...) as SQLite expands the JSON     EF Core's list parameters
@@ -55,6 +58,7 @@ from sqlmite.mapping.expressions import (
 from sqlmite.mapping.values import AFFINITY_DEFAULT, PgType
 from sqlmite.translate.aggregates import aggregate_class, aggregate_sql, is_total
 from sqlmite.translate.catalog import Catalog, Derived, Mapped
+from sqlmite.translate.datetime import datetime_class, datetime_sql
 from sqlmite.translate.errors import NotSupportedError, from_sqlite
 from sqlmite.translate.params import literal_node
 
@@ -336,6 +340,9 @@ class QueryExpression(SchemaExpression):
             result.this if isinstance(result, exp.Alias) else result)
 
     def _scalar(self, node: exp.Expression) -> str | None:
+        timed = datetime_sql(self, node)
+        if timed is not None:
+            return timed
         if isinstance(node, exp.Exists):
             return f"EXISTS ({self._subquery(node.this)})"
         if isinstance(node, exp.In) and node.args.get("query") is not None:
@@ -456,6 +463,9 @@ class QueryExpression(SchemaExpression):
             return "INTEGER"
         if isinstance(node, exp.Null):
             return "NULL"
+        timed = datetime_class(node)
+        if timed is not None:
+            return timed
         if _constant(node):
             value = sqlite_eval(node.sql(dialect="sqlite"))
             return {int: "INTEGER", float: "REAL", str: "TEXT", bytes: "BLOB"}.get(type(value), "NULL")
