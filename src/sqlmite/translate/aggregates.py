@@ -17,6 +17,8 @@ percent_rank, cume_dist     same                                            real
 lag, lead, first_value,     same                                            the value's class; a default of the same
   last_value, nth_value                                                     class; literal offsets
 aggregates OVER (...)       the aggregate above, OVER (...)
+group_concat(x [, s]        string_agg(x::text, s ORDER BY ...)             text or integers; ORDER BY required:
+  ORDER BY ...)                                                             without, SQLite's scan order decides
 ==========================  ==============================================  =========================================
 
 Named windows (``WINDOW w AS``), ``FILTER``, and frame offsets that are not literals are refused.
@@ -72,6 +74,8 @@ def aggregate_sql(expr: QueryExpression, node: exp.Expression, over: str = "") -
         if (expr._collation(node.this) or "BINARY") != "BINARY":
             raise NotSupportedError("min()/max() of a column with a collation other than BINARY: not supported yet")
         return f"{'min' if isinstance(node, exp.Min) else 'max'}({expr._emit(node.this)}){over}"
+    if isinstance(node, exp.GroupConcat):
+        return _group_concat(expr, node, over)
     total = is_total(node)
     if isinstance(node, (exp.Sum, exp.Avg)) or total:
         argument = node.expressions[0] if total else node.this
@@ -99,6 +103,8 @@ def aggregate_class(expr: QueryExpression, node: exp.Expression) -> str | None:
     """The storage class an aggregate or window function gives; None when unknown or not one."""
     if isinstance(node, exp.Window):
         return _window_class(expr, node)
+    if isinstance(node, exp.GroupConcat):
+        return "TEXT"
     if isinstance(node, exp.Count):
         return "INTEGER"
     if isinstance(node, (exp.Sum, exp.Min, exp.Max)) and not node.expressions:
@@ -107,6 +113,25 @@ def aggregate_class(expr: QueryExpression, node: exp.Expression) -> str | None:
     if isinstance(node, exp.Avg) or is_total(node):
         return "REAL"
     return None
+
+
+def _group_concat(expr: QueryExpression, node: exp.GroupConcat, over: str) -> str:
+    """group_concat(x [, sep] ORDER BY ...): string_agg in the order asked for. Without ORDER BY
+    SQLite concatenates in its scan order, which is its query plan's, not a rule to follow."""
+    inner = node.this
+    if not isinstance(inner, exp.Order) or over:
+        raise NotSupportedError(f"{node.sql(dialect='sqlite')}: group_concat without ORDER BY (SQLite's order is its "
+                                "scan order) or as a window function: not supported yet")
+    value = inner.this
+    if isinstance(value, exp.Distinct) or expr.sqlite_class(value) not in ("TEXT", "INTEGER", "NULL"):
+        raise NotSupportedError(f"{node.sql(dialect='sqlite')}: group_concat of values not always text or integers "
+                                "(SQLite writes reals and blobs its own way), or DISTINCT: not supported yet")
+    separator = node.args.get("separator")
+    if separator is not None and not (isinstance(separator, exp.Literal) and separator.is_string):
+        raise NotSupportedError(f"{node.sql(dialect='sqlite')}: only a literal separator")
+    sep = "','" if separator is None else expr._emit(separator)
+    keys = ", ".join(sort_key(expr, o.this, bool(o.args.get("desc"))) for o in inner.expressions)
+    return f"string_agg(({expr._emit(value)})::text, {sep} ORDER BY {keys})"
 
 
 def window_sql(expr: QueryExpression, node: exp.Window) -> str:

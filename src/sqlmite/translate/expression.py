@@ -23,6 +23,7 @@ CAST(x AS t)                integer → real/text, real → integer (trunc),    
                             text → blob (UTF-8 bytes), identities           SQLite's own rules: refused
 max(a, b), min(a, b)        CASE WHEN a or b IS NULL THEN NULL ELSE ...     GREATEST/LEAST skip NULLs
 aggregates, windows         see aggregates.py
+hex, quote, round           see functions.py
 date, time, datetime,       see datetime.py
   julianday, unixepoch,
   strftime
@@ -60,6 +61,7 @@ from sqlmite.translate.aggregates import aggregate_class, aggregate_sql, is_tota
 from sqlmite.translate.catalog import Catalog, Derived, Mapped
 from sqlmite.translate.datetime import datetime_class, datetime_sql
 from sqlmite.translate.errors import NotSupportedError, from_sqlite
+from sqlmite.translate.functions import function_class, function_sql
 from sqlmite.translate.params import literal_node
 
 
@@ -343,6 +345,9 @@ class QueryExpression(SchemaExpression):
         timed = datetime_sql(self, node)
         if timed is not None:
             return timed
+        called = function_sql(self, node)
+        if called is not None:
+            return called
         if isinstance(node, exp.Exists):
             return f"EXISTS ({self._subquery(node.this)})"
         if isinstance(node, exp.In) and node.args.get("query") is not None:
@@ -463,7 +468,7 @@ class QueryExpression(SchemaExpression):
             return "INTEGER"
         if isinstance(node, exp.Null):
             return "NULL"
-        timed = datetime_class(node)
+        timed = datetime_class(node) or function_class(node)
         if timed is not None:
             return timed
         if _constant(node):
@@ -518,7 +523,7 @@ class QueryExpression(SchemaExpression):
             branches = [i.args["true"] for i in node.args.get("ifs") or []] + [node.args.get("default") or exp.Null()]
             classes = {self.sqlite_class(b) for b in branches} - {"NULL"}
             return classes.pop() if len(classes) == 1 else ("NULL" if not classes else None)
-        if isinstance(node, (exp.Sum, exp.Min, exp.Max, exp.Avg)) or is_total(node):
+        if isinstance(node, (exp.Sum, exp.Min, exp.Max, exp.Avg, exp.GroupConcat)) or is_total(node):
             return aggregate_class(self, node)
         if isinstance(node, exp.Exists) or (isinstance(node, exp.In) and node.args.get("query") is not None):
             return "INTEGER"

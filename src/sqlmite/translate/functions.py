@@ -1,0 +1,76 @@
+"""Scalar functions on table data that PostgreSQL computes as SQLite does, given the argument's
+storage class (``hex``, ``quote``, ``round``). Others live with their family: comparisons and text
+in ``expression.py``, aggregates and windows in ``aggregates.py``, dates in ``datetime.py``.
+
+=====================  ======================================================  ==================
+SQLite                 PostgreSQL, by the argument's class                     result
+=====================  ======================================================  ==================
+hex(x)                 text: upper(encode(convert_to(x, 'UTF8'), 'hex'));      TEXT ('' for NULL)
+                       integer: the same of its decimal text; blob: of x
+quote(x)               text: 'x' with quotes doubled; integer: its text;       TEXT ('NULL')
+                       blob: X'..'
+round(x), round(x, 0)  trunc(x ± 0.5) in doubles (+ 0.0: never -0.0), x        REAL
+                       unchanged past 2^52
+=====================  ======================================================  ==================
+
+A real's text form is SQLite's own (``hex(1.5)``, ``quote(1.5)``), and ``round(x, n)`` for
+``n > 0`` goes through SQLite's printf rounding: both refused by name.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from sqlmite.translate.errors import NotSupportedError
+
+if TYPE_CHECKING:
+    from sqlmite.translate.expression import QueryExpression
+
+
+def _name(node: exp.Expression) -> str | None:
+    if isinstance(node, exp.Hex):
+        return "hex"
+    if isinstance(node, exp.Round):
+        return "round"
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "quote" and len(node.expressions) == 1:
+        return "quote"
+    return None
+
+
+def function_class(node: exp.Expression) -> str | None:
+    name = _name(node)
+    return None if name is None else ("REAL" if name == "round" else "TEXT")
+
+
+def function_sql(expr: QueryExpression, node: exp.Expression) -> str | None:
+    name = _name(node)
+    if name is None:
+        return None
+    value = node.expressions[0] if name == "quote" else node.this
+    kind = expr.sqlite_class(value)
+    text = node.sql(dialect="sqlite")
+    sql = expr._emit(value)
+    if name == "round":
+        decimals = node.args.get("decimals")
+        if decimals is not None and not (isinstance(decimals, exp.Literal) and decimals.this in ("0", "-0")):
+            raise NotSupportedError(f"{text}: rounding to decimals follows SQLite's own printf; only round(x) so far")
+        if kind not in ("INTEGER", "REAL", "NULL"):
+            raise NotSupportedError(f"{text}: round() of a value that is not always a number")
+        r = f"({sql})::float8"
+        return (f"(CASE WHEN abs({r}) > 4503599627370496.0::float8 THEN {r} "
+                f"ELSE trunc({r} + CASE WHEN {r} < 0 THEN -0.5::float8 ELSE 0.5::float8 END) + 0.0::float8 END)")
+    if kind == "TEXT":
+        body = f"upper(encode(convert_to({sql}, 'UTF8'), 'hex'))" if name == "hex" else \
+            f"('''' || replace({sql}, '''', '''''') || '''')"
+    elif kind == "INTEGER":
+        body = f"upper(encode(convert_to(({sql})::text, 'UTF8'), 'hex'))" if name == "hex" else f"(({sql})::text)"
+    elif kind == "BLOB":
+        body = f"upper(encode({sql}, 'hex'))" if name == "hex" else f"('X''' || upper(encode({sql}, 'hex')) || '''')"
+    elif kind == "NULL":
+        return "''" if name == "hex" else "'NULL'"
+    else:
+        raise NotSupportedError(f"{text}: a value whose storage class varies or is a real (SQLite's own text form)")
+    empty = "''" if name == "hex" else "'NULL'"
+    return f"(CASE WHEN ({sql}) IS NULL THEN {empty} ELSE {body} END)"
