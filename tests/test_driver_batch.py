@@ -94,8 +94,9 @@ def pair(pg_dsn: str) -> Iterator[tuple[sqlite3.Connection, Any]]:
     ours.close()
 
 
-def run(conn: Any, steps: list[tuple[str, Any]]) -> list[Any]:
-    """Run the steps as an application would; everything it could observe."""
+def run(conn: Any, steps: list[tuple[str, Any]], one_by_one: bool = False) -> list[Any]:
+    """Run the steps as an application would (``one_by_one``: each row by ``execute``, as ORMs
+    insert); everything it could observe."""
     seen: list[Any] = []
     cursor = conn.cursor()
     cursor.execute("SELECT 1")
@@ -103,6 +104,9 @@ def run(conn: Any, steps: list[tuple[str, Any]]) -> list[Any]:
         try:
             if rows is None:
                 cursor.execute(sql)
+            elif one_by_one:
+                for row in rows() if callable(rows) else rows:
+                    cursor.execute(sql, row)
             else:
                 cursor.executemany(sql, rows() if callable(rows) else rows)
             seen.append(("ok", cursor.rowcount, cursor.lastrowid))
@@ -122,6 +126,16 @@ def run(conn: Any, steps: list[tuple[str, Any]]) -> list[Any]:
 def test_executemany_leaves_what_sqlite_leaves(pair: tuple[sqlite3.Connection, Any], scenario: str) -> None:
     reference, ours = pair
     assert run(ours, SCENARIOS[scenario]) == run(reference, SCENARIOS[scenario])
+
+
+ONE_BY_ONE = [name for name in SCENARIOS if name not in ("a SELECT is refused", "more than one batch, the last batch failing")]
+
+
+@pytest.mark.parametrize("scenario", ONE_BY_ONE)
+def test_execute_row_by_row_leaves_what_sqlite_leaves(pair: tuple[sqlite3.Connection, Any], scenario: str) -> None:
+    """The same rows through ``execute`` one at a time (a planned INSERT of one row each)."""
+    reference, ours = pair
+    assert run(ours, SCENARIOS[scenario], True) == run(reference, SCENARIOS[scenario], True)
 
 
 def test_autocommit_keeps_the_rows_before_a_failure(pair: tuple[sqlite3.Connection, Any]) -> None:

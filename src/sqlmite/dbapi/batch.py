@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +83,8 @@ class BatchInsert:
         stored = _stored_rows(engine.shadow, self.shadow_sql, batch)
         if stored is None:
             return None
+        if len(batch) == 1:
+            return self._one(engine, batch[0], stored[0])
         mapped, plan = self.mapped, self.mapped.plan
         top = None
         if plan.rowid_column is not None:
@@ -90,8 +93,6 @@ class BatchInsert:
                 return None
         last, largest, encoded = 0, None, []
         alias = [c.name for c in plan.columns].index(mapped.table.rowid_alias) if mapped.table.rowid_alias else None
-        native = [_NATIVE.get(c.pg_type) for c in plan.columns]
-        direct = None not in native  # every column's native type is the Python type SQLite gives
         for params, (rowid, *values) in zip(batch, stored, strict=True):
             if top is not None:
                 given = self.rowid_given or (self.rowid_parameter is not None and params[self.rowid_parameter]
@@ -104,12 +105,7 @@ class BatchInsert:
                         values[alias] = rowid
                 top = max(top, rowid)
                 last, largest = rowid, rowid if largest is None else max(largest, rowid)
-            if direct and all(v is None or (type(v) is t and (t is not str or "\x00" not in v))
-                              for v, t in zip(values, native, strict=True)):
-                # What the data mapper would do for values that fit: keep them, no overflow.
-                encoded.append([rowid, *values, None] if plan.keeps_rowid else [*values, None])
-            else:
-                encoded.append(plan.encode([rowid, *values] if plan.keeps_rowid else values))
+            encoded.append(self._encode(rowid, values))
         try:
             with engine.pg.transaction():
                 with engine.pg.cursor().copy(pg_copy(engine.pg_schema, plan)) as copy:
@@ -125,6 +121,51 @@ class BatchInsert:
         engine.changes = 1  # changes() reports the last statement: one row
         engine.total_changes += len(batch)
         return len(batch)
+
+    def _one(self, engine: Engine, params: Sequence[Any], row: list[Any]) -> int | None:
+        """One row (``execute`` of a planned INSERT): one INSERT, its rowid picked by PostgreSQL's
+        default (``sqlmite.next_rowid``, SQLite's rule) unless given; under a savepoint only inside
+        a transaction (alone, the statement is atomic by itself)."""
+        mapped, plan = self.mapped, self.mapped.plan
+        rowid, *values = row
+        given = plan.rowid_column is None or self.rowid_given or (
+            self.rowid_parameter is not None and params[self.rowid_parameter] is not None)
+        encoded, columns = self._encode(rowid, values), list(plan.pg_columns)
+        if not given:
+            at = columns.index(plan.rowid_column or "")
+            del columns[at], encoded[at]
+        returning = f" RETURNING {quote_ident(plan.rowid_column)}" if plan.rowid_column else ""
+        sql = (f"INSERT INTO {mapped.qtable} ({', '.join(quote_ident(c) for c in columns)}) "
+               f"VALUES ({', '.join(['%s'] * len(columns))}){returning}")
+        try:
+            if engine.in_transaction:
+                with engine.pg.transaction():
+                    cursor = engine.pg.execute(sql, encoded)
+            else:
+                cursor = engine.pg.execute(sql, encoded)
+        except psycopg.Error:
+            return None  # a constraint PostgreSQL enforces: the one-row path raises SQLite's error
+        if returning:
+            engine.last_insert_rowid = cursor.fetchone()[0]
+            if given and mapped.table.autoincrement:
+                engine._keep_sequence(mapped, engine.last_insert_rowid)
+        engine.changes = 1
+        engine.total_changes += 1
+        return 1
+
+    def _encode(self, rowid: Any, values: list[Any]) -> list[Any]:
+        """The data mapper's row; values that already have their columns' native Python types are
+        kept as they are (what the mapper would do, without its per-value checks)."""
+        plan = self.mapped.plan
+        if all(v is None or (type(v) is t and (t is not str or "\x00" not in v))
+               for v, t in zip(values, self.native, strict=True)):
+            return [rowid, *values, None] if plan.keeps_rowid else [*values, None]
+        return plan.encode([rowid, *values] if plan.keeps_rowid else values)
+
+    @cached_property
+    def native(self) -> list[type | None]:
+        """Per column, the Python type its native PostgreSQL type takes unchanged (None: NUMERIC)."""
+        return [_NATIVE.get(c.pg_type) for c in self.mapped.plan.columns]
 
     def _largest_rowid(self, engine: Engine) -> int | None:
         """The largest rowid SQLite would count from (0 for an empty table)."""

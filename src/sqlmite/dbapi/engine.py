@@ -121,6 +121,11 @@ class Engine:
         """Run one statement with its parameters: a SELECT seen before with parameters of the same
         storage classes reuses its translation (``translate/cache.py``); everything else binds
         the values as literals and runs ``execute``."""
+        if _INSERT.match(sql) and not isinstance(params, Mapping):
+            batch = self._batch_for(sql)
+            if batch is not None:  # a batch of one row: planned once, no parse per execution
+                count = batch.run(self, [params], lambda row: max(self.execute(bind(sql, row)).rowcount, 0))
+                return Result(None, [], count)
         kinds = shape(params) if params and _SELECT.match(sql) else None
         if kinds is None:
             return self.execute(bind(sql, params))
@@ -150,13 +155,17 @@ class Engine:
     def run_many(self, sql: str, seq_of_params: Iterable[Any]) -> int:
         """``executemany``: an INSERT of bound rows in batches (``dbapi/batch.py``), anything else
         one statement at a time; the number of rows changed."""
-        if sql not in self._batches:
-            node = _parse(replace_into(sql), strict=False) if _INSERT.match(sql) else None
-            self._batches[sql] = plan_batch(sql, node, self.shadow, self.catalog) if node is not None else None
-        batch = self._batches[sql]
+        batch = self._batch_for(sql)
         if batch is not None:
             return batch.run(self, seq_of_params, lambda params: max(self.run(sql, params).rowcount, 0))
         return sum(max(self.run(sql, params).rowcount, 0) for params in seq_of_params)
+
+    def _batch_for(self, sql: str) -> BatchInsert | None:
+        """The batch plan of an INSERT (cached per SQL text until the schema changes), or None."""
+        if sql not in self._batches:
+            node = _parse(replace_into(sql), strict=False) if _INSERT.match(sql) else None
+            self._batches[sql] = plan_batch(sql, node, self.shadow, self.catalog) if node is not None else None
+        return self._batches[sql]
 
     def _reads_no_table(self, sql: str, params: Any) -> bool:
         """A statement SQLite answers alone, with placeholders of the kind the values are given in
