@@ -79,6 +79,8 @@ CLAUSES = [
     "SELECT salary * 2 AS doubled FROM e WHERE doubled > 150 ORDER BY doubled",
     "SELECT salary AS s, count(*) FROM e GROUP BY s ORDER BY s",
     "SELECT e.id, t.title FROM e LEFT JOIN d t ON t.code = e.dept ORDER BY e.id",
+    "SELECT e.id, t.code FROM e RIGHT JOIN d t ON t.code = e.dept ORDER BY t.code, e.id",
+    "SELECT e.id, t.code FROM e FULL OUTER JOIN d t ON t.code = e.dept ORDER BY e.id, t.code",
     "SELECT count(*), count(DISTINCT salary), min(salary), max(salary), sum(salary) FROM e",
     "SELECT salary, count(*) FROM e GROUP BY salary HAVING count(*) > 1",
     "SELECT DISTINCT salary FROM e ORDER BY 1",

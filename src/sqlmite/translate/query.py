@@ -90,7 +90,7 @@ def sources_of(node: exp.Select, catalog: Catalog, counter: list[int],
         if join.args.get("using") or join.args.get("method"):
             raise NotSupportedError("JOIN ... USING / NATURAL JOIN: not supported yet")
         side, kind = (join.args.get("side") or "").upper(), (join.args.get("kind") or "").upper()
-        if side not in ("", "LEFT") or kind not in ("", "INNER", "CROSS", "OUTER"):
+        if side not in ("", "LEFT", "RIGHT", "FULL") or kind not in ("", "INNER", "CROSS", "OUTER"):
             raise NotSupportedError(f"{side} {kind} JOIN: not supported yet".replace("  ", " "))
         parts.append((side or "INNER") + " JOIN " + text if join.args.get("on") else "CROSS JOIN " + text)
     return sources, " ".join(parts), checked
