@@ -274,3 +274,37 @@ def test_real_sums_as_sqlite_adds_them(pg_dsn: str) -> None:
     finally:
         reference.close()
         ours.close()
+
+
+def test_unordered_selects_come_in_sqlites_order(pg_dsn: str) -> None:
+    """Without ORDER BY, a one-table SELECT returns rows in the order SQLite's plan walks them
+    (rowid, primary key, or index), even after UPDATEs moved them in PostgreSQL's heap."""
+    setup = [
+        "CREATE TABLE o (id INTEGER PRIMARY KEY, dept TEXT COLLATE NOCASE, name TEXT, salary INTEGER)",
+        ("INSERT INTO o VALUES (1, 'b', 'x', 100), (2, 'A', 'y', 200), (3, 'a', 'z', 100), (4, NULL, 'w', NULL), "
+        "(5, 'c', 'v', 300)"),
+        "UPDATE o SET salary = salary + 1 WHERE id = 1", "UPDATE o SET name = 'yy' WHERE id = 2",
+        "CREATE INDEX o_salary ON o (salary DESC)", "CREATE INDEX o_dept ON o (dept)",
+        "CREATE TABLE kv (k TEXT PRIMARY KEY COLLATE NOCASE, v) WITHOUT ROWID",
+        "INSERT INTO kv VALUES ('b', 1), ('A', 2), ('c', 3)", "UPDATE kv SET v = 9 WHERE k = 'A'",
+        "CREATE TABLE plain (x INTEGER, y TEXT)", "INSERT INTO plain VALUES (3, 'c'), (1, 'a'), (2, 'b')",
+        "UPDATE plain SET y = 'aa' WHERE x = 1",
+    ]
+    queries = [
+        "SELECT * FROM o", "SELECT name FROM o LIMIT 2", "SELECT * FROM o WHERE id > 1",
+        "SELECT salary FROM o WHERE salary > 0", "SELECT * FROM o WHERE salary > 150", "SELECT dept, id FROM o WHERE dept > ''",
+        "SELECT dept FROM o", "SELECT * FROM kv", "SELECT * FROM kv LIMIT 1", "SELECT * FROM plain",
+        "SELECT x FROM plain LIMIT 2", "SELECT id FROM o WHERE dept = 'a'", "SELECT * FROM o WHERE id IN (5, 1, 3)",
+    ]
+    reference = sqlite3.connect(":memory:")
+    ours = sqlmite.connect("order.db", database_url=pg_dsn, schema=f"ord_{uuid.uuid4().hex[:8]}")
+    try:
+        for conn in (reference, ours):
+            for sql in setup:
+                conn.execute(sql)
+            conn.commit()
+        for sql in queries:
+            assert ours.execute(sql).fetchall() == reference.execute(sql).fetchall(), sql
+    finally:
+        reference.close()
+        ours.close()

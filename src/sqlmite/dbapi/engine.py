@@ -50,6 +50,7 @@ from sqlmite.translate.insert import Insert, plan_insert, replace_into
 from sqlmite.translate.params import bind, literal, parameter_keys
 from sqlmite.translate.pragmas import ConnectionPragmas
 from sqlmite.translate.query import compound, select
+from sqlmite.translate.scan_order import scan_order
 from sqlmite.translate.shadow import Shadow
 
 _SELECT = re.compile(r"^\s*SELECT\b", re.IGNORECASE)
@@ -202,7 +203,8 @@ class Engine:
             node = _parse(bound)
             if not isinstance(node, exp.Select):
                 return None
-            query = select(node, self.catalog, [(f[3], f[4]) for f in info.description_full])
+            query = select(node, self.catalog, [(f[3], f[4]) for f in info.description_full],
+                           scan_keys=scan_order(self.shadow.conn, self.catalog, node, bound))
         except Error:
             return None  # the values matter (or it is refused): run them the uncached way
         found = template(query.sql, sql, literals)
@@ -323,7 +325,8 @@ class Engine:
 
     def _select(self, node: exp.Select, info: Any) -> Result:
         origins = [(full[3], full[4]) for full in info.description_full]
-        query = select(node, self.catalog, origins)
+        query = select(node, self.catalog, origins,
+                       scan_keys=scan_order(self.shadow.conn, self.catalog, node, info.first_query))
         self._refuse_strays(query.checked)
         return Result.of(info.description, self._read(query, self.pg.execute(query.sql)))
 

@@ -24,6 +24,7 @@ class Mapped:
     qtable: str
     refs: dict[str, ColumnRef]
     unique_indexes: list[Index] = field(default_factory=list)  # CREATE UNIQUE INDEX ones (keys for REPLACE)
+    all_indexes: list[Index] = field(default_factory=list)  # every CREATE INDEX (SQLite's scan orders)
 
     def index_of(self, name: str) -> int:
         """Position of a column (or the rowid) in the decoded row (``plan.source_columns``)."""
@@ -67,8 +68,9 @@ class Catalog:
         self.tables = {}
         for t in schema.tables:
             plan = by_name[t.name.lower()]
-            unique = [i for i in schema.indexes if i.unique and i.table.lower() == t.name.lower()]
-            self.tables[t.name.lower()] = Mapped(t, plan, pg_table(pg_schema, plan), column_refs(t, plan), unique)
+            indexes = [i for i in schema.indexes if i.table.lower() == t.name.lower()]
+            self.tables[t.name.lower()] = Mapped(t, plan, pg_table(pg_schema, plan), column_refs(t, plan),
+                                                 [i for i in indexes if i.unique], indexes)
 
     def get(self, name: str) -> Mapped:
         found = self.tables.get(name.lower())

@@ -196,7 +196,7 @@ def compound(node: exp.SetOperation, catalog: Catalog) -> Query:
 
 def select(node: exp.Select, catalog: Catalog, origins: list[tuple[str | None, str | None]],
            parent: QueryExpression | None = None, as_values: bool = False, counter: list[int] | None = None,
-           ctes: dict[str, tuple[exp.Expression, list[str]]] | None = None) -> Query:
+           ctes: dict[str, tuple[exp.Expression, list[str]]] | None = None, scan_keys: str | None = None) -> Query:
     """``origins``: per result column, the (table, column) SQLite says it comes straight from
     (none for a subquery, whose results are values); ``parent``: the enclosing query (a
     correlated subquery); ``counter`` and ``ctes``: a FROM subquery's, from its statement."""
@@ -267,6 +267,8 @@ def select(node: exp.Select, catalog: Catalog, origins: list[tuple[str | None, s
     order = node.args.get("order")
     if order is not None:
         sql += " ORDER BY " + ", ".join(_order_key(o, expr, [v for _, v in results]) for o in order.expressions)
+    elif scan_keys:  # none asked for: the order SQLite's plan walks the table in (scan_order.py)
+        sql += " ORDER BY " + scan_keys.replace("{alias}", sources[0].alias)
     limit, offset = _integer(node.args.get("limit"), "LIMIT"), _integer(node.args.get("offset"), "OFFSET")
     if limit is not None and limit >= 0:
         sql += f" LIMIT {limit}"
