@@ -81,6 +81,13 @@ CLAUSES = [
     "SELECT e.id, t.title FROM e LEFT JOIN d t ON t.code = e.dept ORDER BY e.id",
     "SELECT e.id, t.code FROM e RIGHT JOIN d t ON t.code = e.dept ORDER BY t.code, e.id",
     "SELECT e.id, t.code FROM e FULL OUTER JOIN d t ON t.code = e.dept ORDER BY e.id, t.code",
+    "SELECT count(*) FROM e, d", "SELECT count(*) FROM e CROSS JOIN d WHERE 1",
+    "SELECT * FROM e AS x JOIN e AS y USING (id) ORDER BY 1",
+    ("SELECT id, x.name, y.salary FROM e AS x LEFT JOIN (SELECT id, salary FROM e WHERE salary > 100) AS y USING (id) "
+    "ORDER BY id"),
+    "SELECT * FROM e AS x NATURAL JOIN e AS y ORDER BY 1",
+    "SELECT count(*) FROM e AS x NATURAL LEFT JOIN (SELECT id, name FROM e WHERE id < 3) AS y",
+    "SELECT x.*, y.* FROM e AS x JOIN e AS y USING (id, dept) ORDER BY x.id",
     "SELECT count(*), count(DISTINCT salary), min(salary), max(salary), sum(salary) FROM e",
     "SELECT salary, count(*) FROM e GROUP BY salary HAVING count(*) > 1",
     "SELECT DISTINCT salary FROM e ORDER BY 1",
@@ -101,6 +108,7 @@ REFUSED = [
     "UPDATE OR IGNORE e SET salary = 1",  # which rows conflict depends on SQLite's scan order
     "SELECT round(bonus, 1) FROM e",  # SQLite rounds decimals through its own printf
     "SELECT hex(bonus) FROM e",  # a real's text form is SQLite's own
+    "SELECT * FROM e AS x RIGHT JOIN e AS y USING (id)",  # SQLite merges the USING columns of both sides
 ]
 
 # Run in this order on one fresh pair of connections; each observation must be equal.

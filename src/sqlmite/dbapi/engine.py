@@ -182,7 +182,7 @@ class Engine:
             return False
         kinds = {a.action_name for a in info.actions}
         return kinds <= {"SQLITE_SELECT", "SQLITE_FUNCTION", "SQLITE_RECURSIVE"} and not (
-            (info.query_remaining or "").strip().strip(";").strip())
+            (info.query_remaining or "").strip().strip(";").strip()) and not self.shadow.reads_tables(sql)
 
     def _translate_once(self, sql: str, params: Any, kinds: Any) -> tuple[Template, Any, Any, Result] | None:
         """The cached form of a SELECT, from a translation with sentinel values; None when the
@@ -230,8 +230,8 @@ class Engine:
             # Statistics and index upkeep are PostgreSQL's own (autovacuum); SQLite prepared the
             # statement, so a wrong name still fails as in SQLite. No sqlite_stat tables appear.
             return Result()
-        if kinds <= {"SQLITE_SELECT", "SQLITE_FUNCTION", "SQLITE_RECURSIVE"}:  # no table data: SQLite answers
-            return self._on_shadow(sql)
+        if kinds <= {"SQLITE_SELECT", "SQLITE_FUNCTION", "SQLITE_RECURSIVE"} and not self.shadow.reads_tables(sql):
+            return self._on_shadow(sql)  # no table data: SQLite answers
         if kinds & {"SQLITE_TRANSACTION", "SQLITE_SAVEPOINT"}:
             return self._transaction(actions[0])
         if "SQLITE_PRAGMA" in kinds:

@@ -72,6 +72,8 @@ class Source:
     name: str
     mapped: Mapped | Derived
     alias: str
+    hidden: frozenset[str] = frozenset()  # USING / NATURAL columns: unqualified names mean the left's
+    using_on: exp.Expression | None = None  # the ON condition USING / NATURAL stands for
 
 
 def refuse(exc: UnsupportedSchemaError) -> NotSupportedError:
@@ -98,7 +100,7 @@ class QueryExpression(SchemaExpression):
         if node.table:
             found = [s for s in self.sources if s.name.lower() == node.table.lower()]
         else:
-            found = [s for s in self.sources if name in {k.lower() for k in s.mapped.refs}]
+            found = [s for s in self.sources if name in {k.lower() for k in s.mapped.refs} and name not in s.hidden]
         if not found and self.parent is not None:
             return self.parent.resolve(node)
         if len(found) != 1:

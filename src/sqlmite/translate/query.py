@@ -87,13 +87,42 @@ def sources_of(node: exp.Select, catalog: Catalog, counter: list[int],
         if join is None:
             parts.append(text)
             continue
-        if join.args.get("using") or join.args.get("method"):
-            raise NotSupportedError("JOIN ... USING / NATURAL JOIN: not supported yet")
         side, kind = (join.args.get("side") or "").upper(), (join.args.get("kind") or "").upper()
         if side not in ("", "LEFT", "RIGHT", "FULL") or kind not in ("", "INNER", "CROSS", "OUTER"):
             raise NotSupportedError(f"{side} {kind} JOIN: not supported yet".replace("  ", " "))
-        parts.append((side or "INNER") + " JOIN " + text if join.args.get("on") else "CROSS JOIN " + text)
+        if join.args.get("using") or join.args.get("method"):
+            sources[-1] = _using(join, sources[:-1], sources[-1], side)
+        joined = join.args.get("on") or sources[-1].using_on is not None
+        parts.append((side or "INNER") + " JOIN " + text if joined else "CROSS JOIN " + text)
     return sources, " ".join(parts), checked
+
+
+def _using(join: exp.Join, left: list[Source], right: Source, side: str) -> Source:
+    """JOIN ... USING (c, ...) / NATURAL JOIN as SQLite reads them: ON left.c = right.c with the
+    leftmost visible ``c``, and the right table's ``c`` hidden from ``*`` and unqualified names."""
+    if join.args.get("method", "").upper() not in ("", "NATURAL") or side in ("RIGHT", "FULL"):
+        raise NotSupportedError(f"{join.sql(dialect='sqlite')}: RIGHT or FULL JOIN with USING (SQLite merges the "
+                                "columns): not supported yet")
+    right_names = _names(right)
+    if join.args.get("using"):
+        columns = [c.name for c in join.args["using"]]
+    else:
+        visible = {n.lower() for s in left for n in _names(s) if n.lower() not in s.hidden}
+        columns = [n for n in right_names if n.lower() in visible]
+    conditions = []
+    for column in columns:
+        owner = next((s for s in left if column.lower() in {n.lower() for n in _names(s)} - s.hidden), None)
+        if owner is None or column.lower() not in {n.lower() for n in right_names}:
+            raise NotSupportedError(f"{join.sql(dialect='sqlite')}: column {column!r} is not on both sides")
+        conditions.append(exp.EQ(this=exp.column(column, table=owner.name, quoted=True),
+                                 expression=exp.column(column, table=right.name, quoted=True)))
+    on = exp.and_(*conditions) if conditions else exp.true()
+    return Source(right.name, right.mapped, right.alias, frozenset(c.lower() for c in columns), on)
+
+
+def _names(source: Source) -> list[str]:
+    mapped = source.mapped
+    return mapped.names if isinstance(mapped, Derived) else [c.name for c in mapped.plan.columns]
 
 
 def _sequence(catalog: Catalog) -> Derived:
@@ -219,12 +248,13 @@ def select(node: exp.Select, catalog: Catalog, origins: list[tuple[str | None, s
     expr.ctes = scope
     expr.used.update(inner_checked)
     for i, join in reversed(list(enumerate(node.args.get("joins") or [], 1))):
-        if join.args.get("on"):  # the FROM text gets each ON condition after its JOIN
+        on = join.args.get("on") or sources[i].using_on
+        if on is not None:  # the FROM text gets each ON condition after its JOIN
             # The item's own alias (not a longer one inside a subquery), then its column list if any.
             found = re.search(rf"AS {sources[i].alias}(?!\d)(\([^)]*\))?", from_sql)
             assert found is not None
             at = found.end()
-            from_sql = f"{from_sql[:at]} ON {expr.condition(join.args['on'])}{from_sql[at:]}"
+            from_sql = f"{from_sql[:at]} ON {expr.condition(on)}{from_sql[at:]}"
     results = _results(node, sources)
     for alias, value in results:
         if alias:
@@ -308,7 +338,8 @@ def _results(node: exp.Select, sources: list[Source]) -> list[tuple[str | None, 
             which = [s for s in sources if not isinstance(e, exp.Column) or not e.table
                      or s.name.lower() == e.table.lower()]
             for s in which:
-                names = s.mapped.names if isinstance(s.mapped, Derived) else [c.name for c in s.mapped.plan.columns]
+                qualified = isinstance(e, exp.Column) and bool(e.table)
+                names = [n for n in _names(s) if qualified or n.lower() not in s.hidden]  # USING's columns once
                 out.extend((None, exp.column(n, table=s.name or None, quoted=True)) for n in names)
         elif isinstance(e, exp.Alias):
             out.append((e.alias, e.this))

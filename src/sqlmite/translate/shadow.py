@@ -93,6 +93,15 @@ class Shadow:
             "SELECT name FROM sqlite_schema WHERE type = 'trigger' UNION ALL "
             "SELECT name FROM temp.sqlite_schema WHERE type = 'trigger'")}
 
+    def reads_tables(self, sql: str) -> bool:
+        """True when ``sql`` opens a table or index other than ``sqlite_master`` (SQLite's bytecode
+        says so even where its authorizer reports no column: ``SELECT count(*) FROM a, b``)."""
+        try:
+            program = apsw.ext.query_info(self.conn, sql, explain=True).explain or []
+        except apsw.Error:
+            return True  # let the statement's own run report what is wrong
+        return any(i.opcode in ("OpenRead", "OpenWrite") and not (i.p2 == 1 and i.p3 in (0, 1)) for i in program)
+
     def run(self, sql: str, params: Any = None) -> tuple[tuple[tuple[str, str | None], ...],
                                                         list[tuple[SqliteValue, ...]]]:
         """Run a read on the shadow itself (schema PRAGMAs, ``sqlite_master``, no table at all):
