@@ -93,8 +93,8 @@ CASES: list[tuple[str, Any]] = [
     ("SELECT name FROM items UNION ALL SELECT c FROM plain ORDER BY 1", ()),
     ("SELECT name AS n FROM items WHERE id < 3 UNION SELECT name FROM items WHERE id < 4 ORDER BY n DESC LIMIT 2", ()),
     ("SELECT id FROM items EXCEPT SELECT id FROM items WHERE score IS NULL ORDER BY 1", ()),
-    ("SELECT id FROM items UNION SELECT id FROM items WHERE id > 5 INTERSECT SELECT id FROM items WHERE id < 11 "
-     "ORDER BY 1", ()),
+    (("SELECT id FROM items UNION SELECT id FROM items WHERE id > 5 INTERSECT SELECT id FROM items WHERE id < 11 "
+     "ORDER BY 1"), ()),
     ("SELECT name FROM items WHERE name IN (SELECT \"r\".\"value\" FROM json_each(?) AS \"r\") ORDER BY id",
      ('["apple", "date", "nope"]',)),
     ("SELECT name FROM items WHERE id IN (SELECT value FROM json_each('[1, 2, \"10\"]')) ORDER BY id", ()),
@@ -112,16 +112,16 @@ CASES: list[tuple[str, Any]] = [
     ("SELECT name FROM items WHERE name GLOB '[a-c]*' ORDER BY id", ()),
     ("SELECT name FROM items WHERE name GLOB '*an?' OR name GLOB '[^a-z]*' ORDER BY id", ()),
     ("SELECT instr(name, 'a'), typeof(score), typeof(name), nullif(name, 'apple') FROM items ORDER BY id", ()),
-    ("SELECT CAST(id AS REAL), CAST(id AS TEXT), CAST(score AS INTEGER), CAST(-score AS INTEGER), "
+    (("SELECT CAST(id AS REAL), CAST(id AS TEXT), CAST(score AS INTEGER), CAST(-score AS INTEGER), "
      "CAST(name AS BLOB), CAST(id AS NUMERIC), CAST(NULL AS TEXT), replace(name, 'a', 'o'), replace(name, '', 'x') "
-     "FROM items ORDER BY id", ()),
-    ("SELECT substr(name, 2), substr(name, 0), substr(name, -3), substr(name, 2, 3), substr(name, -2, 5), "
+     "FROM items ORDER BY id"), ()),
+    (("SELECT substr(name, 2), substr(name, 0), substr(name, -3), substr(name, 2, 3), substr(name, -2, 5), "
      "substr(name, 0, 2), substr(name, 3, -2), substr(name, -1, -3), substr(name, 10), substr(id, 1, 1), "
-     "substr(name, NULL), substring(name, 1, 0) FROM items ORDER BY id", ()),
-    ("SELECT iif(score > 1, 'big', 'small'), CASE WHEN id = 1 THEN 'one' WHEN id = 2 THEN 'two' END FROM items "
-     "ORDER BY id", ()),
-    ("SELECT CASE id WHEN 1 THEN 10 WHEN 10 THEN 100 ELSE 0 END, max(id, 5), min(id, 5, 3), max(id, NULL), "
-     "length(id) FROM items ORDER BY id", ()),
+     "substr(name, NULL), substring(name, 1, 0) FROM items ORDER BY id"), ()),
+    (("SELECT iif(score > 1, 'big', 'small'), CASE WHEN id = 1 THEN 'one' WHEN id = 2 THEN 'two' END FROM items "
+     "ORDER BY id"), ()),
+    (("SELECT CASE id WHEN 1 THEN 10 WHEN 10 THEN 100 ELSE 0 END, max(id, 5), min(id, 5, 3), max(id, NULL), "
+     "length(id) FROM items ORDER BY id"), ()),
     ("PRAGMA table_info(items)", ()),
     ("PRAGMA index_list(items)", ()),
     ("PRAGMA user_version", ()),
@@ -153,8 +153,8 @@ CASES: list[tuple[str, Any]] = [
     ("INSERT INTO items (name, tag) VALUES ('x', 'yellow') ON CONFLICT DO NOTHING", ()),
     ("INSERT INTO items (id, name) VALUES (2, 'y') ON CONFLICT (id) DO NOTHING", ()),
     ("INSERT INTO items (id, name) VALUES (2, 'y') ON CONFLICT (id) DO UPDATE SET name = excluded.name || '+'", ()),
-    ("INSERT INTO items (id, name, score) VALUES (2, 'z', 5) ON CONFLICT (id) DO UPDATE SET score = "
-     "items.score + excluded.score WHERE items.score < 100", ()),
+    (("INSERT INTO items (id, name, score) VALUES (2, 'z', 5) ON CONFLICT (id) DO UPDATE SET score = "
+     "items.score + excluded.score WHERE items.score < 100"), ()),
     ("INSERT INTO items (id, name) VALUES (30, 'new') ON CONFLICT (id) DO UPDATE SET name = 'never'", ()),
     ("INSERT OR REPLACE INTO items (id, name, tag) VALUES (1, 'replaced', 'FRUIT2')", ()),
     ("REPLACE INTO items (name, tag) VALUES ('replaced again', 'yEllOw')", ()),
@@ -236,8 +236,8 @@ def test_savepoints_follow_sqlite(pair: tuple[sqlite3.Connection, Any]) -> None:
         "INSERT INTO plain VALUES ('s', 2, 'two')", "ROLLBACK TO inner_sp", "INSERT INTO plain VALUES ('s', 3, 'three')",
         "RELEASE inner_sp", "CREATE TABLE made_inside (x)", "SAVEPOINT ddl", "CREATE TABLE rolled_back (x)",
         "ROLLBACK TO ddl", "RELEASE outer_sp", "RELEASE nothing_here",
-        "SELECT * FROM plain WHERE c IN ('one', 'two', 'three') ORDER BY c", "SELECT name FROM sqlite_master WHERE name LIKE '%made%' "
-        "OR name LIKE 'rolled%'",
+        "SELECT * FROM plain WHERE c IN ('one', 'two', 'three') ORDER BY c", ("SELECT name FROM sqlite_master WHERE name LIKE '%made%' "
+        "OR name LIKE 'rolled%'"),
     ]
     reference, ours = pair
     reference.isolation_level = ours.isolation_level = None

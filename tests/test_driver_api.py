@@ -597,7 +597,7 @@ def test_python_functions_run_where_sqlite_answers(pair: tuple[sqlite3.Connectio
         conn.create_aggregate("broken", 1, _Broken)
         conn.create_window_function("running", 1, _Total)
         conn.create_collation("backwards", lambda a, b: (a < b) - (a > b))
-        seen.append([outcome(lambda sql=sql: conn.execute(sql).fetchall()) for sql in statements])
+        seen.append([outcome(lambda sql=sql, conn=conn: conn.execute(sql).fetchall()) for sql in statements])
     assert seen[0] == seen[1]
     ours = pair[1]
     ours.create_function("twice", 1, None)  # removed, as sqlite3's documentation says (3.11 calls None instead)
