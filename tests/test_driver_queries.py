@@ -192,6 +192,10 @@ STATEMENTS = [
     ("UPDATE people AS p SET n = p.n * x.f FROM (SELECT name, factor AS f FROM rates) AS x WHERE x.name = p.name "
     "RETURNING p.name, n"),
     "SELECT name, n FROM people ORDER BY id",
+    "UPDATE people SET n = 7 WHERE name LIKE 'a%'",
+    "UPDATE people SET name = name || '%' WHERE name LIKE '%f%' RETURNING name",
+    "DELETE FROM people WHERE name LIKE '%\\%' ESCAPE '\\' RETURNING id",
+    "SELECT name, n FROM people ORDER BY id",
 ]
 
 CASES = WINDOWS + DERIVED + CLAUSES

@@ -430,7 +430,7 @@ class Engine:
         returning = f" RETURNING {', '.join(wanted)}" if wanted else ""
         cursor = self.pg.execute(
             f"INSERT INTO {mapped.qtable} AS t0 ({', '.join(quote_ident(c) for c in columns)}) "
-            f"VALUES ({', '.join(['%s'] * len(columns))}){insert.conflict}{returning}", encoded)
+            f"VALUES ({', '.join(['%s'] * len(columns))}){_escaped(insert.conflict)}{_escaped(returning)}", encoded)
         if not returning:
             return ()
         return cursor.fetchone()
@@ -478,7 +478,7 @@ class Engine:
         change = statements.change(node, self.catalog, self.shadow.coerce)
         self._check_foreign_keys(change.mapped)
         self._refuse_strays(change.checked)
-        cursor = self.pg.execute(change.sql, change.params)
+        cursor = self.pg.execute(change.sql, change.params or None)  # DELETE: no parameters, % as written
         count = cursor.rowcount
         self._count(count)
         if change.outputs:
@@ -564,6 +564,11 @@ class Engine:
 
     def close(self) -> None:
         self.shadow.close()
+
+
+def _escaped(sql: str) -> str:
+    """Translated SQL inside a statement with psycopg parameters: its own % doubled."""
+    return sql.replace("%", "%%")
 
 
 def _values(rows: list[tuple[SqliteValue, ...]]) -> exp.Values:

@@ -21,7 +21,7 @@ DELETE FROM t [WHERE p]                         the same
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,8 @@ from sqlmite.translate.catalog import Catalog, Mapped
 from sqlmite.translate.errors import NotSupportedError
 from sqlmite.translate.expression import QueryExpression, Source
 from sqlmite.translate.query import Output, returning, sources_of
+
+PARAM = "\x00param\x00"  # where a bound value goes, until the SQL is final
 
 
 @dataclass
@@ -48,8 +50,9 @@ class Change:
 
 
 def change(node: exp.Update | exp.Delete, catalog: Catalog,
-           coerce: Callable[[str, SqliteValue], SqliteValue]) -> Change:
-    """UPDATE with constant values, or DELETE; ``coerce(declared_type, value)`` applies affinity."""
+           coerce: Callable[[str, SqliteValue], SqliteValue], extra_sources: Sequence[Source] = ()) -> Change:
+    """UPDATE with constant values, or DELETE; ``coerce(declared_type, value)`` applies affinity;
+    ``extra_sources`` are names the statement may read besides its table (a trigger's NEW and OLD)."""
     for key in ("order", "limit", "with_", "with"):
         if node.args.get(key):
             raise NotSupportedError(f"{type(node).__name__.upper()} with {key.rstrip('_').upper()}: not supported yet")
@@ -59,7 +62,7 @@ def change(node: exp.Update | exp.Delete, catalog: Catalog,
     if not isinstance(target, exp.Table):
         raise NotSupportedError("a statement on anything but one table: not supported yet")
     mapped = catalog.get(target.name)
-    expr = QueryExpression([Source(target.alias or target.name, mapped, "t0")], catalog)
+    expr = QueryExpression([Source(target.alias or target.name, mapped, "t0"), *extra_sources], catalog)
     from_sql = ""
     source = node.args.get("from_") or node.args.get("from")
     if source is not None:  # UPDATE ... FROM: PostgreSQL's own form (a row joined twice: either match)
@@ -91,16 +94,17 @@ def change(node: exp.Update | exp.Delete, catalog: Catalog,
         stored = coerce(declared[name], sqlite_eval(value.sql(dialect="sqlite")))
         codec = RowCodec(mapped.plan.name, [c for c in mapped.plan.codec.columns if c.name == col.name])
         native, overflow = codec.encode([stored])
-        sets.append(f"{quote_ident(col.pg_name)} = %s")
+        sets.append(f"{quote_ident(col.pg_name)} = {PARAM}")
         params.append(native)
         cleared.append(col.name)
         if overflow is not None:
             strays.update(overflow.obj)
-    sets.append('"_sqlmite_overflow" = nullif((coalesce(t0."_sqlmite_overflow", \'{}\') - %s::text[]) '
-                "|| %s::jsonb, '{}')")
+    sets.append('"_sqlmite_overflow" = nullif((coalesce(t0."_sqlmite_overflow", \'{}\') - ' + PARAM + "::text[]) "
+                "|| " + PARAM + "::jsonb, '{}')")
     params.extend([cleared, Jsonb(strays)])
-    return Change(mapped, f"UPDATE {mapped.qtable} AS t0 SET {', '.join(sets)}{from_sql}{where}{tail}", params,
-                  expr.used, outputs)
+    text = f"UPDATE {mapped.qtable} AS t0 SET {', '.join(sets)}{from_sql}{where}{tail}"
+    # With parameters psycopg reads % as a placeholder: the translated SQL's own (LIKE 'a%') are doubled.
+    return Change(mapped, text.replace("%", "%%").replace(PARAM, "%s"), params, expr.used, outputs)
 
 
 # What storing a value of a known class in a column of a native type does, in PostgreSQL terms:
