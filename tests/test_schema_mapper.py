@@ -60,10 +60,6 @@ def test_schema_maps_and_metadata_rebuilds_sqlite_master_exactly(pg_dsn: str, na
     source = sqlite_from(CASES[name]())
     schema = read_schema(source)
     pg_schema = f"{name}-{profile.value}"
-    if profile is Profile.PRIMARY and schema.triggers:  # views are kept; triggers await PL/pgSQL
-        with pytest.raises(UnsupportedSchemaError, match=f"trigger {schema.triggers[0].name!r}"):
-            plan_schema(schema, pg_schema, profile)
-        return
     plan = plan_schema(schema, pg_schema, profile)
     with psycopg.connect(pg_dsn) as conn:
         info = install_schema(conn, schema, plan, f"{name}.db")
@@ -167,10 +163,10 @@ def test_replica_foreign_keys_are_deferred_without_actions(torture: SqliteSchema
 def test_primary_profile_keeps_actions_and_deferral(pg: psycopg.Connection) -> None:
     sql = TORTURE.split("CREATE VIEW")[0]
     schema = schema_of(sql)
-    install_schema(pg, schema, plan_schema(schema, "torture-primary", Profile.PRIMARY), None)
+    install_schema(pg, schema, plan_schema(schema, "torture-primary-actions", Profile.PRIMARY), None)
     rows = dict(pg.execute(
         "SELECT conrelid::regclass::text || ':' || pg_get_constraintdef(oid), 1 FROM pg_constraint "
-        "WHERE contype = 'f' AND connamespace = 'torture-primary'::regnamespace").fetchall())
+        "WHERE contype = 'f' AND connamespace = 'torture-primary-actions'::regnamespace").fetchall())
     text = "\n".join(rows)
     assert "ON UPDATE CASCADE ON DELETE CASCADE" in text
     assert "ON DELETE SET NULL" in text and "ON DELETE SET DEFAULT" in text

@@ -6,6 +6,7 @@ inside the caller's transaction, so a failure leaves nothing half-made.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -14,7 +15,7 @@ import psycopg
 from sqlmite.backend.ddl import execute_ddl
 from sqlmite.errors import SqlmiteError
 from sqlmite.mapping.ddl import SchemaPlan
-from sqlmite.mapping.expressions import quote_ident
+from sqlmite.mapping.expressions import quote_ident, quote_literal
 from sqlmite.mapping.metadata import DatabaseInfo, metadata_statements, save_metadata
 from sqlmite.sqlite.schema import SqliteSchema
 
@@ -26,11 +27,28 @@ class TargetNotEmptyError(SqlmiteError):
 
 
 def install_metadata(conn: psycopg.Connection[Any]) -> None:
-    """Create (or upgrade in place) the ``sqlmite`` metadata schema and its functions."""
+    """Create (or upgrade in place) the ``sqlmite`` metadata schema and its functions.
+
+    Installed once per version: the schema's comment names a digest of the statements, and a
+    match skips them. Replacing functions on every connect would also wait for any open
+    transaction whose tables depend on them (a column DEFAULT calling ``sqlmite.next_rowid``)."""
+    statements = metadata_statements()
+    marker = "sqlmite metadata " + hashlib.sha256("\n".join(s.sql for s in statements).encode()).hexdigest()[:16]
+    if _installed(conn) == marker:
+        return
     # Two first runs at once would race on CREATE ... IF NOT EXISTS; serialise them.
     conn.execute("SELECT pg_advisory_xact_lock(hashtext('sqlmite.metadata'))")
-    for statement in metadata_statements():
+    if _installed(conn) == marker:
+        return
+    for statement in statements:
         execute_ddl(conn, statement.sql, obj=statement.obj)
+    conn.execute(f"COMMENT ON SCHEMA sqlmite IS {quote_literal(marker)}")
+
+
+def _installed(conn: psycopg.Connection[Any]) -> str | None:
+    row = conn.execute("SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = 'sqlmite'"
+                       ).fetchone()
+    return row[0] if row else None
 
 
 def schema_in_use(conn: psycopg.Connection[Any], pg_schema: str) -> bool:

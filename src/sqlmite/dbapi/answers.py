@@ -14,6 +14,7 @@ from sqlmite.mapping.values import PgType, SqliteValue, decode_stray, from_nativ
 from sqlmite.translate.catalog import Catalog
 from sqlmite.translate.errors import IntegrityError, NotSupportedError, OperationalError
 from sqlmite.translate.query import Output
+from sqlmite.translate.triggers import STRAY_STATE
 
 
 def reader(output: Output) -> tuple[Callable[[Sequence[Any]], SqliteValue], int]:
@@ -105,6 +106,8 @@ def sqlite_error(exc: psycopg.Error, catalog: Catalog) -> Exception:
         return IntegrityError("FOREIGN KEY constraint failed", "SQLITE_CONSTRAINT_FOREIGNKEY")
     first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     state = exc.sqlstate or ""
+    if state == STRAY_STATE:  # a trigger would have read a stray value
+        return NotSupportedError(diag.message_primary or first)
     if state == "22003" and "bigint out of range" in first:
         return NotSupportedError("integer overflow: SQLite would go on computing in floating point (REAL) here, "
                                  "which sqlmite cannot follow; not supported")

@@ -204,8 +204,8 @@ def plan_batch(sql: str, node: exp.Expression | None, shadow: Shadow, catalog: C
         mapped = catalog.get(target.name)
     except Error:
         return None
-    if target.args.get("db") or node.this.args.get("alias"):
-        return None
+    if target.args.get("db") or node.this.args.get("alias") or mapped.table.name.lower() in catalog.triggered:
+        return None  # a table with triggers: the one-row path counts what they change
     table, plan = mapped.table, mapped.plan
     names = [c.name for c in node.this.expressions] if isinstance(node.this, exp.Schema) else \
         [c.name for c in table.columns]

@@ -11,6 +11,8 @@ CREATE TABLE / INDEX                the mapper's statements for the new table or
 DROP TABLE / INDEX                  DROP ... (a parent's dangling references are refused by
                                     the mapper, as PostgreSQL would need them)
 CREATE / DROP VIEW                  metadata only: queries expand views as SQLite does
+CREATE / DROP TRIGGER               a PL/pgSQL function and trigger (translate/triggers.py:
+                                    the subset that keeps SQLite's meaning)
 ALTER TABLE ... RENAME TO,          the table rebuilt from the new plan: rows copied with their
   RENAME COLUMN, ADD COLUMN,        rowids, a renamed column's strays moved to its new name, a
   DROP COLUMN                       dropped one's removed, new columns from their DEFAULT;
@@ -39,14 +41,16 @@ from sqlmite.mapping.ddl import (
 from sqlmite.mapping.expressions import quote_ident, quote_literal
 from sqlmite.mapping.metadata import load_master, save_metadata
 from sqlmite.sqlite.schema import SqliteSchema
-from sqlmite.translate.catalog import Mapped
+from sqlmite.translate.catalog import Catalog, Mapped
 from sqlmite.translate.errors import NotSupportedError
+from sqlmite.translate.triggers import literal_with, translate_trigger
 
 if TYPE_CHECKING:
     from sqlmite.dbapi.engine import Engine
 
 DDL = {"SQLITE_CREATE_TABLE", "SQLITE_CREATE_INDEX", "SQLITE_DROP_TABLE", "SQLITE_DROP_INDEX",
-       "SQLITE_CREATE_VIEW", "SQLITE_DROP_VIEW", "SQLITE_ALTER_TABLE"}
+       "SQLITE_CREATE_VIEW", "SQLITE_DROP_VIEW", "SQLITE_ALTER_TABLE", "SQLITE_CREATE_TRIGGER",
+       "SQLITE_DROP_TRIGGER"}
 
 
 def run_ddl(engine: Engine, sql: str, actions: list[Any]) -> SchemaPlan:
@@ -57,12 +61,16 @@ def run_ddl(engine: Engine, sql: str, actions: list[Any]) -> SchemaPlan:
     shadow.conn.execute("SAVEPOINT sqlmite_ddl")
     try:
         before = dict(engine.catalog.tables)
+        triggers_before = {r.name.lower(): r.sql for r in shadow.master() if r.type == "trigger"}
         shadow.execute_ddl(sql)
         schema = shadow.schema()
         plan = plan_for(schema, engine.pg_schema)
         with engine._statement():
             statements = (_alter(engine, before[altered.lower()], schema, plan, before) if altered
                           else _changes(engine, schema, plan, before, kinds))
+            # Triggers follow their SQLite text; an ALTER rebuilt tables, so every one is made again.
+            statements += _triggers(engine, schema, plan, {} if altered else triggers_before,
+                                    set(triggers_before) if altered else set())
             for statement in statements:
                 execute_ddl(engine.pg, statement, obj="sqlmite driver DDL")
             sequence = engine.pg.execute("SELECT name, seq FROM sqlmite.sequence WHERE schema_name = %s",
@@ -75,6 +83,26 @@ def run_ddl(engine: Engine, sql: str, actions: list[Any]) -> SchemaPlan:
         raise
     shadow.conn.execute("RELEASE sqlmite_ddl")
     return plan
+
+
+def _triggers(engine: Engine, schema: SqliteSchema, plan: SchemaPlan, before: dict[str, str | None],
+              dropped_anyway: set[str]) -> list[str]:
+    """DROP FUNCTION ... CASCADE for triggers gone or changed, the PL/pgSQL of new or changed ones."""
+    after = {t.name.lower(): t.sql for t in schema.triggers}
+    out = []
+    for name in (set(before) | dropped_anyway):
+        if name not in after or before.get(name) != after[name] or name in dropped_anyway:
+            out.append(f"DROP FUNCTION IF EXISTS {quote_ident(engine.pg_schema)}."
+                       f"{quote_ident(pg_ident(f'_sqlmite_trg_{name}'))} CASCADE")
+    catalog = Catalog(engine.pg_schema, schema, plan.tables)
+    literal = literal_with(engine.pg)
+    for row in schema.triggers:
+        if row.name.lower() in before and before[row.name.lower()] == row.sql and row.name.lower() not in dropped_anyway:
+            continue
+        others = [t.sql or "" for t in schema.triggers if t.name.lower() != row.name.lower()]
+        out.extend(translate_trigger(row.sql or "", catalog, engine.pg_schema, others, literal,
+                                     engine.shadow.coerce).statements)
+    return out
 
 
 def plan_for(schema: SqliteSchema, pg_schema: str) -> SchemaPlan:

@@ -396,7 +396,7 @@ class Engine:
                 self.last_insert_rowid = result[0]
                 if given and mapped.table.autoincrement:
                     self._keep_sequence(mapped, result[0])
-        self._count(inserted)
+        self._count(inserted, mapped)
         if insert.outputs:
             return Result(description_of(description), returned, inserted, returning=True)
         return Result(None, [], inserted)
@@ -478,17 +478,55 @@ class Engine:
         change = statements.change(node, self.catalog, self.shadow.coerce)
         self._check_foreign_keys(change.mapped)
         self._refuse_strays(change.checked)
-        cursor = self.pg.execute(change.sql, change.params or None)  # DELETE: no parameters, % as written
-        count = cursor.rowcount
-        self._count(count)
+        if change.mapped.table.name.lower() in self.catalog.triggered:
+            count, rows = self._change_each_row(node, change)
+        else:
+            cursor = self.pg.execute(change.sql, change.params or None)  # DELETE: no parameters, % as written
+            count = cursor.rowcount
+            rows = self._read(None, cursor, row_reader(change.outputs)) if change.outputs else []
+        self._count(count, change.mapped)
         if change.outputs:
-            rows = self._read(None, cursor, row_reader(change.outputs))
             return Result(description_of(description), rows, count, returning=True)
         return Result(None, [], count)
 
-    def _count(self, n: int) -> None:
+    def _change_each_row(self, node: exp.Update | exp.Delete,
+                         change: statements.Change) -> tuple[int, list[tuple[SqliteValue, ...]]]:
+        """A write on a table with triggers, one row at a time in rowid order, as SQLite visits them:
+        SQLite runs the triggers after each row, PostgreSQL at the end of a statement, in its own
+        row order."""
+        mapped = change.mapped
+        if mapped.plan.rowid_column is None or node.args.get("from_") or node.args.get("from"):
+            raise NotSupportedError(f"{type(node).__name__.upper()} on {mapped.table.name!r}, which has triggers: only "
+                                    "rowid tables, without FROM, so far")
+        probe = exp.Select(expressions=[exp.column("rowid")], from_=exp.From(this=node.this.copy()))
+        if node.args.get("where"):
+            probe.set("where", node.args["where"].copy())
+        # SQLite collects the rows a multi-row write changes as a set of rowids, visited in rowid
+        # order whatever index found them.
+        keys = f'{{alias}}.{quote_ident(mapped.plan.rowid_column)} ASC'
+        query = select(probe, self.catalog, [(None, None)], scan_keys=keys)
+        rowids = [row[0] for row in self.pg.execute(query.sql)]
+        count, rows = 0, []
+        for rowid in rowids:
+            one = node.copy()
+            pinned = exp.EQ(this=exp.column("rowid"), expression=exp.Literal.number(rowid))
+            one.set("where", exp.Where(this=exp.and_(exp.paren(node.args["where"].this.copy()), pinned)
+                                       if node.args.get("where") else pinned))
+            each = statements.change(one, self.catalog, self.shadow.coerce)
+            cursor = self.pg.execute(each.sql, each.params or None)
+            count += cursor.rowcount
+            if each.outputs:
+                rows.extend(self._read(None, cursor, row_reader(each.outputs)))
+        return count, rows
+
+    def _count(self, n: int, mapped: Mapped | None = None) -> None:
+        """changes() is the statement's own rows; total_changes() also counts what triggers did."""
         self.changes = n
         self.total_changes += n
+        if mapped is not None and mapped.table.name.lower() in self.catalog.triggered:
+            done = self.pg.execute("SELECT coalesce(nullif(current_setting('sqlmite.trigger_changes', true), ''), "
+                                   "'0')::bigint, set_config('sqlmite.trigger_changes', '0', true)").fetchone()
+            self.total_changes += int(done[0]) if done else 0
 
     # -- transactions, PRAGMAs, DDL -------------------------------------------------------------
 

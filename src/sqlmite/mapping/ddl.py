@@ -6,9 +6,9 @@ Two profiles:
   no FK actions (SQLite already cascaded, and the cascaded rows arrive as changes), foreign keys
   ``DEFERRABLE INITIALLY DEFERRED`` so a consistent batch applies in any order; views and
   triggers are kept in the metadata only, to rebuild the SQLite file.
-* ``primary`` (the driver's store): FK actions and deferral as declared; views are kept in the
-  metadata (the translator expands them in queries); triggers are refused until PL/pgSQL
-  translation exists.
+* ``primary`` (the driver's store): FK actions and deferral as declared; views and triggers are
+  kept in the metadata (the driver's translator expands views in queries and installs triggers as
+  PL/pgSQL).
 
 Every table gains ``_sqlmite_overflow jsonb`` (lossless strays, see ``values``); a rowid table
 without an ``INTEGER PRIMARY KEY`` gains ``_sqlmite_rowid bigint`` so row identity survives.
@@ -440,12 +440,12 @@ def plan_schema(schema: SqliteSchema, pg_schema: str, profile: Profile = Profile
     for row in schema.virtual_tables:
         raise UnsupportedSchemaError(f"virtual table {row.name!r}", "virtual tables are not supported yet")
     if profile is Profile.PRIMARY:
-        for row in schema.triggers:
-            raise UnsupportedSchemaError(f"{row.type} {row.name!r}",
-                                         "triggers in the primary profile need PL/pgSQL translation (planned)")
         for row in schema.views:
             plan.notes.append(f"view {row.name!r} is kept in sqlmite's metadata (the driver's translator expands "
                               "it in each query, as SQLite does)")
+        for row in schema.triggers:
+            plan.notes.append(f"trigger {row.name!r} is kept in sqlmite's metadata; the driver installs it as a "
+                              "PL/pgSQL trigger (translate/triggers.py)")
     else:
         for row in (*schema.views, *schema.triggers):
             plan.notes.append(f"{row.type} {row.name!r} is kept in sqlmite's metadata (the replica stores data; "

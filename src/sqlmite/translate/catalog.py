@@ -65,6 +65,8 @@ class Catalog:
             if isinstance(create, exp.Create) and create.expression is not None:
                 columns = [c.name for c in create.this.expressions] if isinstance(create.this, exp.Schema) else []
                 self.views[row.name.lower()] = (create.expression, columns)
+        # Tables with triggers (their writes count the triggers' changes, and skip COPY batches).
+        self.triggered = {row.tbl_name.lower() for row in schema.triggers}
         self.tables = {}
         for t in schema.tables:
             plan = by_name[t.name.lower()]

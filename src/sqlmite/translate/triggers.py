@@ -1,0 +1,209 @@
+"""SQLite triggers → PL/pgSQL trigger functions, for the subset whose meaning carries over exactly.
+
+=============================================  ==================================================
+SQLite                                         PostgreSQL
+=============================================  ==================================================
+CREATE TRIGGER t AFTER INSERT|UPDATE [OF c]|   a PL/pgSQL function and AFTER ... FOR EACH ROW
+  DELETE ON tbl [FOR EACH ROW] [WHEN w]          trigger; WHEN as IF, NEW./OLD. as NEW."c"/OLD."c"
+  BEGIN ... END
+INSERT INTO other [(cols)] VALUES (...)        the same; each value of a storage class its column
+                                               stores exactly, the rest from PostgreSQL's DEFAULTs
+UPDATE other SET ... [WHERE ...],              as ``statements.change`` translates them, with NEW
+  DELETE FROM other [WHERE ...]                and OLD as two more sources
+=============================================  ==================================================
+
+Why the subset: PostgreSQL runs AFTER ROW triggers when the statement ends, SQLite after each
+row, which only shows when a body reads or writes the trigger's own table (refused); with SQLite's
+default ``recursive_triggers = OFF`` and PostgreSQL's order of triggers by name, one trigger per
+table and event, on a body whose tables have no triggers, keeps both the same. BEFORE and
+INSTEAD OF triggers, RAISE(), subqueries in a body and TEMP triggers are refused by name. Values
+a body reads that only the overflow holds (a stray in NEW or OLD, or in a column it compares)
+stop the statement with ``NotSupportedError`` (SQLSTATE ``SQMT1``), never a different answer.
+The changes a body makes are counted (``sqlmite.trigger_changes``) for ``total_changes()``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlglot
+from psycopg import sql as pgsql
+from sqlglot import exp
+
+from sqlmite.mapping.ddl import OVERFLOW_COLUMN, pg_ident
+from sqlmite.mapping.expressions import quote_ident, quote_literal
+from sqlmite.mapping.values import SqliteValue
+from sqlmite.translate import statements
+from sqlmite.translate.catalog import Catalog, Mapped
+from sqlmite.translate.errors import NotSupportedError
+from sqlmite.translate.expression import QueryExpression, Source
+
+STRAY_STATE = "SQMT1"  # raised by a trigger function that would read a stray value
+_NAME = r'(?:"(?:[^"]|"")+"|`[^`]+`|\[[^\]]+\]|[A-Za-z_][A-Za-z0-9_$]*)'
+_HEADER = re.compile(
+    rf"^\s*CREATE\s+(?P<temp>TEMP\s+|TEMPORARY\s+)?TRIGGER\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:{_NAME}\s*\.\s*)?"
+    rf"(?P<name>{_NAME})\s+(?P<time>BEFORE\s+|AFTER\s+|INSTEAD\s+OF\s+)?(?P<event>DELETE|INSERT|UPDATE"
+    rf"(?:\s+OF\s+(?P<cols>{_NAME}(?:\s*,\s*{_NAME})*))?)\s+ON\s+(?:{_NAME}\s*\.\s*)?(?P<table>{_NAME})"
+    rf"(?:\s+FOR\s+EACH\s+ROW)?(?:\s+WHEN\s+(?P<when>.*?))?\s+BEGIN\s+(?P<body>.*)\s+END\s*;?\s*$",
+    re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    name: str
+    table: str
+    pg_name: str  # the function's and the PostgreSQL trigger's name
+    statements: list[str]  # CREATE FUNCTION, CREATE TRIGGER
+
+
+def translate_trigger(create_sql: str, catalog: Catalog, pg_schema: str, others: list[str],
+                      literal: Callable[[object], str], coerce: Callable[[str, SqliteValue], SqliteValue]) -> Trigger:
+    """The PL/pgSQL for one trigger; ``others`` are the other triggers' CREATE statements (one
+    per table and event; none on a table the body writes), ``literal`` renders a bound value."""
+    found = _HEADER.match(create_sql)
+    if found is None:
+        raise NotSupportedError("this CREATE TRIGGER form: not supported yet")
+    name, table_name = _unquote(found["name"]), _unquote(found["table"])
+    what = f"trigger {name!r}"
+    timing = (found["time"] or "BEFORE").split()[0].upper()
+    if found["temp"] or timing != "AFTER":
+        raise NotSupportedError(f"{what}: only AFTER triggers so far (BEFORE and INSTEAD OF change rows SQLite "
+                                "hands over before PostgreSQL's statement ends)")
+    event = found["event"].split()[0].upper()
+    mapped = catalog.get(table_name)
+    for other in others:
+        theirs = _HEADER.match(other)
+        if theirs and _unquote(theirs["table"]).lower() == table_name.lower() and \
+                theirs["event"].split()[0].upper() == event:
+            raise NotSupportedError(f"{what}: a second trigger on {table_name!r} for {event}: the order several "
+                                    "fire in is not kept yet")
+    # NEW and OLD are only ever named qualified: an unqualified name is the statement's table's.
+    everything = frozenset(k.lower() for k in mapped.refs)
+    sources = [Source("NEW", mapped, "NEW", everything), Source("OLD", mapped, "OLD", everything)]
+    body: list[str] = []
+    written: set[str] = set()
+    try:
+        parsed = sqlglot.parse(found["body"], read="sqlite")
+    except sqlglot.errors.ParseError:
+        raise NotSupportedError(f"{what}: its body is not understood by the translator") from None
+    guards: list[str] = []
+    for node in parsed:
+        if node is None:
+            continue
+        if node.find(exp.Subquery, exp.Select) is not None and not isinstance(node, (exp.Insert, exp.Update,
+                                                                                        exp.Delete)):
+            raise NotSupportedError(f"{what}: only INSERT, UPDATE and DELETE in its body (RAISE and SELECT are "
+                                    "not supported yet)")
+        if isinstance(node, (exp.Insert, exp.Update, exp.Delete)) and any(
+                n is not node for n in node.find_all(exp.Select, exp.Subquery)):
+            raise NotSupportedError(f"{what}: subqueries in its body are not supported yet (they could read the "
+                                    "table while PostgreSQL has not yet run the triggers of its other rows)")
+        if isinstance(node, exp.Insert):
+            statement, target = _insert(node, catalog, sources, what, guards)
+        elif isinstance(node, (exp.Update, exp.Delete)):
+            change = statements.change(node, catalog, coerce, extra_sources=sources)
+            filled = change.sql % tuple(literal(p) for p in change.params) if change.params else change.sql
+            statement, target = filled, change.mapped
+            guards.extend(_guards(change.checked, what))
+        else:
+            raise NotSupportedError(f"{what}: only INSERT, UPDATE and DELETE in its body so far")
+        if target.table.name.lower() == table_name.lower():
+            raise NotSupportedError(f"{what}: a body that writes {table_name!r} itself (SQLite runs it after each "
+                                    "row, PostgreSQL at the statement's end)")
+        written.add(target.table.name.lower())
+        body.append(statement)
+    for other in others:
+        theirs = _HEADER.match(other)
+        if theirs and _unquote(theirs["table"]).lower() in written:
+            raise NotSupportedError(f"{what}: its body writes a table with triggers of its own (their order and "
+                                    "recursion are not kept yet)")
+    condition = "TRUE"
+    if found["when"]:
+        expr = QueryExpression(sources, catalog)
+        condition = expr.condition(sqlglot.parse_one(found["when"], read="sqlite"))
+        guards.extend(_guards(expr.used, what))
+    pg_name = pg_ident(f"_sqlmite_trg_{name}")
+    counted = "\n".join(f"    {s};\n    GET DIAGNOSTICS n = ROW_COUNT;\n    changed := changed + n;" for s in body)
+    guarded = "".join(f"  {g}\n" for g in dict.fromkeys(guards))
+    function = f"""CREATE FUNCTION {quote_ident(pg_schema)}.{quote_ident(pg_name)}() RETURNS trigger
+LANGUAGE plpgsql AS $sqlmite_trigger$
+DECLARE
+  n bigint;
+  changed bigint := 0;
+BEGIN
+{guarded}  IF {condition} THEN
+{counted}
+  END IF;
+  PERFORM set_config('sqlmite.trigger_changes',
+                     (coalesce(nullif(current_setting('sqlmite.trigger_changes', true), ''), '0')::bigint
+                      + changed)::text, true);
+  RETURN NULL;
+END
+$sqlmite_trigger$"""
+    columns = ""
+    if found["cols"]:
+        plan_columns = {c.name.lower(): c.pg_name for c in mapped.plan.columns}
+        names = [_unquote(c.strip()) for c in re.split(r"\s*,\s*", found["cols"])]
+        columns = " OF " + ", ".join(quote_ident(plan_columns[c.lower()]) for c in names)
+    trigger = (f"CREATE TRIGGER {quote_ident(pg_name)} AFTER {event}{columns} ON {mapped.qtable} "
+               f"FOR EACH ROW EXECUTE FUNCTION {quote_ident(pg_schema)}.{quote_ident(pg_name)}()")
+    return Trigger(name, mapped.table.name, pg_name, [function, trigger])
+
+
+def _insert(node: exp.Insert, catalog: Catalog, sources: list[Source], what: str,
+            guards: list[str]) -> tuple[str, Mapped]:
+    if not isinstance(node.expression, exp.Values) or len(node.expression.expressions) != 1 or any(
+            node.args.get(k) for k in ("alternative", "conflict", "returning", "with_", "with")):
+        raise NotSupportedError(f"{what}: only INSERT INTO t [(cols)] VALUES (...) in its body so far")
+    target = node.this.this if isinstance(node.this, exp.Schema) else node.this
+    mapped = catalog.get(target.name)
+    names = [c.name for c in node.this.expressions] if isinstance(node.this, exp.Schema) else \
+        [c.name for c in mapped.table.columns]
+    values = node.expression.expressions[0].expressions
+    if len(names) != len(values):
+        raise NotSupportedError(f"{what}: {len(values)} values for {len(names)} columns")
+    plan_columns = {c.name.lower(): c for c in mapped.plan.columns}
+    expr = QueryExpression(sources, catalog)
+    columns, rendered = [], []
+    for name, value in zip(names, values, strict=True):
+        column = plan_columns.get(name.lower())
+        if column is None:
+            raise NotSupportedError(f"{what}: inserting the rowid of {mapped.table.name!r} by name is not supported yet")
+        columns.append(quote_ident(column.pg_name))
+        rendered.append(statements.computed_value(expr, value, column.pg_type, name))
+    guards.extend(_guards(expr.used, what))
+    return (f"INSERT INTO {mapped.qtable} ({', '.join(columns)}) VALUES ({', '.join(rendered)})", mapped)
+
+
+def _guards(used: dict[str, tuple[Mapped, set[str]]], what: str) -> list[str]:
+    """PL/pgSQL that stops the statement when a value the body reads is a stray (only the
+    overflow holds it), as the engine's strays probe does for statements it runs."""
+    out = []
+    message = quote_literal(f"{what} reads a column holding values of more than one storage class: not supported yet")
+    for alias, (mapped, columns) in used.items():
+        if not columns:
+            continue
+        keys = "ARRAY[" + ", ".join(quote_literal(c) for c in sorted(columns)) + "]"
+        if alias in ("NEW", "OLD"):
+            test = f"{alias}.{quote_ident(OVERFLOW_COLUMN)} ?| {keys}"
+        else:
+            test = (f"EXISTS (SELECT 1 FROM {mapped.qtable} WHERE {quote_ident(OVERFLOW_COLUMN)} IS NOT NULL "
+                    f"AND {quote_ident(OVERFLOW_COLUMN)} ?| {keys})")
+        out.append(f"IF {test} THEN RAISE EXCEPTION USING ERRCODE = '{STRAY_STATE}', MESSAGE = {message}; END IF;")
+    return out
+
+
+def literal_with(context: object) -> Callable[[object], str]:
+    """A renderer of bound values (a statement's ``%s`` parameters) as SQL literals."""
+    return lambda value: pgsql.Literal(value).as_string(context)  # type: ignore[arg-type]
+
+
+def _unquote(name: str) -> str:
+    name = name.strip()
+    if name[:1] == '"' and name[-1:] == '"':
+        return name[1:-1].replace('""', '"')
+    if name[:1] in "`[" and name[-1:] in "`]":
+        return name[1:-1]
+    return name

@@ -1,0 +1,126 @@
+"""Triggers through the driver, differentially against sqlite3: AFTER triggers whose bodies write
+other tables become PL/pgSQL (``translate/triggers.py``); what their bodies change, the order rows
+are visited in (autoincrement ids in an audit table show it), ``changes()`` and
+``total_changes()``, DROP TRIGGER and ALTER TABLE re-creating them must all be SQLite's. The forms
+whose meaning does not carry over are refused by name.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from typing import Any
+
+import pytest
+from driver_support import observe
+
+import sqlmite
+
+AUDIT = [
+    "PRAGMA foreign_keys = ON",
+    "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL, kind TEXT)",
+    "CREATE TABLE log (id INTEGER PRIMARY KEY AUTOINCREMENT, item INTEGER, what TEXT NOT NULL, at TEXT DEFAULT 'now')",
+    "CREATE TABLE stats (kind TEXT PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0)",
+    "INSERT INTO stats VALUES ('a', 0), ('b', 0)",
+    ("CREATE TRIGGER item_ins AFTER INSERT ON item BEGIN INSERT INTO log (item, what) VALUES (NEW.id, 'added ' || "
+    "NEW.name); UPDATE stats SET n = n + 1 WHERE kind = NEW.kind; END"),
+    ("CREATE TRIGGER item_upd AFTER UPDATE OF price ON item FOR EACH ROW WHEN NEW.price > OLD.price BEGIN "
+    "INSERT INTO log (item, what) VALUES (NEW.id, 'dearer'); END"),
+    ("CREATE TRIGGER item_del AFTER DELETE ON item BEGIN DELETE FROM log WHERE item = OLD.id; "
+    "UPDATE stats SET n = n - 1 WHERE kind = OLD.kind; END"),
+    "INSERT INTO item (name, price, kind) VALUES ('apple', 1.5, 'a')",
+    "INSERT INTO item (name, price, kind) VALUES ('pear', 2.0, 'b'), ('plum', 3.0, 'a')",
+    "SELECT total_changes()",
+    "SELECT id, item, what FROM log ORDER BY id",
+    "SELECT * FROM stats ORDER BY kind",
+    "UPDATE item SET price = price + 1 WHERE kind = 'a'",
+    "UPDATE item SET price = 0.5 WHERE name = 'pear'",
+    "UPDATE item SET name = 'x' WHERE id = 1",
+    "SELECT id, item, what FROM log ORDER BY id",
+    "SELECT changes(), total_changes()",
+    "DELETE FROM item WHERE id = 1",
+    "SELECT id, item, what FROM log ORDER BY id",
+    "SELECT * FROM stats ORDER BY kind",
+    "SELECT total_changes()",
+    "SELECT type, name, tbl_name FROM sqlite_master WHERE type = 'trigger' ORDER BY name",
+    "INSERT INTO item (name, price, kind) VALUES (NULL, 1, 'a')",
+    "BEGIN",
+    "INSERT INTO item (name, price, kind) VALUES ('kiwi', 4, 'b')",
+    "ROLLBACK",
+    "SELECT id, item, what FROM log ORDER BY id",
+    "DROP TRIGGER item_upd",
+    "UPDATE item SET price = 100 WHERE id = 2",
+    "SELECT id, item, what FROM log ORDER BY id",
+    "ALTER TABLE item ADD COLUMN note TEXT",
+    "INSERT INTO item (name, price, kind) VALUES ('fig', 1, 'b')",
+    "SELECT id, item, what FROM log ORDER BY id",
+    "SELECT * FROM stats ORDER BY kind",
+    "DROP TABLE item",
+    "SELECT name FROM sqlite_master WHERE type = 'trigger'",
+]
+
+ORDER = [
+    "CREATE TABLE t2 (id INTEGER PRIMARY KEY, v INTEGER, tag TEXT)",
+    "CREATE INDEX t2_v ON t2 (v)",
+    "CREATE TABLE audit (n INTEGER PRIMARY KEY AUTOINCREMENT, rid INTEGER, old INTEGER, new INTEGER)",
+    "CREATE TRIGGER t2_u AFTER UPDATE ON t2 BEGIN INSERT INTO audit (rid, old, new) VALUES (OLD.id, OLD.v, NEW.v); END",
+    "CREATE TRIGGER t2_d AFTER DELETE ON t2 BEGIN INSERT INTO audit (rid, old) VALUES (OLD.id, OLD.v); END",
+    "INSERT INTO t2 VALUES (1, 30, 'a'), (2, 10, 'b'), (3, 20, 'a'), (4, 40, 'b')",
+    "UPDATE t2 SET v = v + 1 WHERE id = 3",
+    "UPDATE t2 SET v = v * 2",
+    "UPDATE t2 SET tag = 'z' WHERE v > 25 RETURNING id",
+    "DELETE FROM t2 WHERE tag = 'z'",
+    "UPDATE t2 SET v = 0 WHERE v BETWEEN 10 AND 50",
+    "SELECT * FROM audit ORDER BY n",
+    "SELECT changes(), total_changes()",
+]
+
+
+@pytest.mark.parametrize("steps", [AUDIT, ORDER], ids=["audit", "order"])
+def test_triggers_leave_what_sqlite_leaves(pg_dsn: str, steps: list[str]) -> None:
+    reference = sqlite3.connect(":memory:")
+    ours = sqlmite.connect("triggers.db", database_url=pg_dsn, schema=f"trg_{uuid.uuid4().hex[:8]}")
+    try:
+        differences = []
+        for sql in steps:
+            expected, got = observe(reference, sql, ()), observe(ours, sql, ())
+            if expected != got:
+                differences.append(f"{sql}\n  sqlite3: {expected}\n  sqlmite: {got}")
+        assert not differences, "\n".join(differences)
+    finally:
+        reference.close()
+        ours.close()
+
+
+@pytest.mark.parametrize("sql", [
+    "CREATE TRIGGER r1 BEFORE INSERT ON a BEGIN INSERT INTO b VALUES (NEW.x); END",  # BEFORE
+    "CREATE TRIGGER r2 AFTER INSERT ON a BEGIN UPDATE a SET x = 1; END",  # writes its own table
+    "CREATE TRIGGER r3 AFTER INSERT ON a BEGIN SELECT RAISE(ABORT, 'no'); END",  # RAISE
+    "CREATE TRIGGER r4 AFTER INSERT ON a BEGIN INSERT INTO b VALUES ((SELECT count(*) FROM a)); END",  # subquery
+    "CREATE TEMP TRIGGER r5 AFTER INSERT ON a BEGIN INSERT INTO b VALUES (NEW.x); END",
+])
+def test_refused_triggers_say_why(pg_dsn: str, sql: str) -> None:
+    ours = sqlmite.connect("refused.db", database_url=pg_dsn, schema=f"trr_{uuid.uuid4().hex[:8]}")
+    try:
+        ours.execute("CREATE TABLE a (x INTEGER)")
+        ours.execute("CREATE TABLE b (y INTEGER)")
+        with pytest.raises(sqlmite.NotSupportedError):
+            ours.execute(sql)
+        assert ours.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'").fetchone() == (0,)
+    finally:
+        ours.close()
+
+
+def test_a_second_connection_opens_while_the_first_holds_uncommitted_ddl(pg_dsn: str) -> None:
+    """Opening a connection installs nothing once the metadata is current, so it does not wait
+    for another connection's open transaction (whose new tables depend on sqlmite's functions)."""
+    schema = f"two_{uuid.uuid4().hex[:8]}"
+    first: Any = sqlmite.connect("two.db", database_url=pg_dsn, schema=schema)
+    try:
+        first.execute("BEGIN")
+        first.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        second = sqlmite.connect("other.db", database_url=pg_dsn, schema=f"{schema}_b", timeout=5)
+        second.close()
+        first.rollback()
+    finally:
+        first.close()
