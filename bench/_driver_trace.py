@@ -33,7 +33,8 @@ import psycopg
 from sqlglot import exp
 
 from sqlmite.dbapi.connection import Connection
-from sqlmite.dbapi.engine import Engine, _explicit_rowids, _parse
+from sqlmite.dbapi.engine import Engine, _parse
+from sqlmite.dbapi.writes import _explicit_rowids
 from sqlmite.mapping.expressions import quote_ident
 from sqlmite.mapping.values import SqliteValue
 from sqlmite.translate import statements

@@ -9,21 +9,23 @@ import sys as _sys
 
 import apsw as _apsw
 
-from sqlmite.dbapi.connection import (
-    LEGACY_TRANSACTION_CONTROL,
+from sqlmite.dbapi.adaptation import (
     PARSE_COLNAMES,
     PARSE_DECLTYPES,
-    Connection,
-    Cursor,
     PrepareProtocol,
-    Row,
     adapt,
     adapters,
-    connect,
     converters,
     enable_callback_tracebacks,
     register_adapter,
     register_converter,
+)
+from sqlmite.dbapi.connection import (
+    LEGACY_TRANSACTION_CONTROL,
+    Connection,
+    Cursor,
+    Row,
+    connect,
 )
 from sqlmite.translate.errors import (
     DatabaseError,

@@ -10,7 +10,6 @@ database ``connect`` opens: see docs/driver.md.
 from __future__ import annotations
 
 import re
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -19,6 +18,14 @@ from typing import Any, Self
 import psycopg
 
 from sqlmite.dbapi import functions
+from sqlmite.dbapi.adaptation import (
+    PARSE_COLNAMES,
+    PARSE_DECLTYPES,
+    adapt_parameters,
+    colname_converter,
+    column_name,
+    decltype_converter,
+)
 from sqlmite.dbapi.engine import Engine, Result
 from sqlmite.translate import errors
 from sqlmite.translate.errors import (
@@ -28,54 +35,11 @@ from sqlmite.translate.errors import (
     ProgrammingError,
 )
 
-PARSE_DECLTYPES = sqlite3.PARSE_DECLTYPES
-PARSE_COLNAMES = sqlite3.PARSE_COLNAMES
 LEGACY_TRANSACTION_CONTROL = -1  # Python 3.12's value
-PrepareProtocol = sqlite3.PrepareProtocol
-# The registries start with the defaults Python 3.11's sqlite3 registers (date and datetime
-# adapters, "date" and "timestamp" converters); they are sqlmite's own, not sqlite3's.
-adapters: dict[tuple[type, Any], Callable[[Any], Any]] = dict(sqlite3.adapters)
-converters: dict[str, Callable[[bytes], Any]] = dict(sqlite3.converters)
-_base_types_adapted = False  # an adapter for int, float, str or bytearray: every value is adapted
 # sqlite3's test for a DML statement (Modules/_sqlite/statement.c): comments and blanks skipped,
 # then a prefix match.
 _DML = re.compile(r"^(?:[ \t\f\n\r]+|--[^\n]*\n|/\*.*?\*/)*(?:INSERT|UPDATE|DELETE|REPLACE)", re.IGNORECASE | re.DOTALL)
 _ISOLATION_LEVELS = ("", "DEFERRED", "IMMEDIATE", "EXCLUSIVE")
-_MISSING: Any = object()
-
-
-def register_adapter(kind: type, adapter: Callable[[Any], Any]) -> None:
-    global _base_types_adapted
-    if kind in (int, float, str, bytearray):
-        _base_types_adapted = True
-    adapters[(kind, PrepareProtocol)] = adapter
-
-
-def register_converter(name: str, converter: Callable[[bytes], Any]) -> None:
-    converters[name.upper()] = converter
-
-
-def adapt(obj: Any, proto: Any = PrepareProtocol, alt: Any = _MISSING) -> Any:
-    """``sqlite3.adapt``: the registry, then ``proto.__adapt__``, then ``obj.__conform__``."""
-    adapter = adapters.get((type(obj), proto))
-    if adapter is not None:
-        return adapter(obj)
-    for method, argument in ((getattr(proto, "__adapt__", None), obj), (getattr(obj, "__conform__", None), proto)):
-        if method is None:
-            continue
-        try:
-            adapted = method(argument)
-        except TypeError:
-            continue
-        if adapted is not None:
-            return adapted
-    if alt is not _MISSING:
-        return alt
-    raise ProgrammingError("can't adapt")
-
-
-def enable_callback_tracebacks(flag: bool, /) -> None:
-    """Accepted for compatibility: sqlmite runs no Python callbacks inside SQL."""
 
 
 class Row:
@@ -165,7 +129,7 @@ class Cursor:
         self._reset()
         connection._begin_implicitly(sql)
         try:
-            result = connection._engine.run(sql, _adapt(parameters))
+            result = connection._engine.run(sql, adapt_parameters(parameters))
         except Error as exc:
             connection._interrupted(exc, sql)
             raise
@@ -183,7 +147,7 @@ class Cursor:
         each = iter(seq_of_parameters)  # as sqlite3: parameters that are not iterable fail before BEGIN
         connection._begin_implicitly(sql)
         try:
-            self._rowcount = connection._engine.run_many(sql, (_adapt(p) for p in each))
+            self._rowcount = connection._engine.run_many(sql, (adapt_parameters(p) for p in each))
         except Error as exc:
             connection._interrupted(exc, sql)
             raise
@@ -232,11 +196,11 @@ class Cursor:
         names = [d[0] for d in description or ()]
         found: list[Callable[[bytes], Any] | None] = [None] * len(names)
         if connection.detect_types & PARSE_COLNAMES and description:
-            found = [_colname_converter(n) for n in names]
-            description = tuple((_colname(d[0]), *d[1:]) for d in description)
+            found = [colname_converter(n) for n in names]
+            description = tuple((column_name(d[0]), *d[1:]) for d in description)
         if connection.detect_types & PARSE_DECLTYPES and result.decltypes:
             declared = [*result.decltypes, *[None] * (len(found) - len(result.decltypes))]
-            found = [f or _decltype_converter(d) for f, d in zip(found, declared, strict=False)]
+            found = [f or decltype_converter(d) for f, d in zip(found, declared, strict=False)]
         text = connection.text_factory
         if any(found) or text is not str:
             rows = [tuple(self._value(v, c, text) for v, c in zip(row, found, strict=True)) for row in rows]
@@ -588,50 +552,6 @@ def _autocommit_mode(value: object) -> bool | int:
     if isinstance(value, int) and value == LEGACY_TRANSACTION_CONTROL:
         return LEGACY_TRANSACTION_CONTROL
     raise ValueError("autocommit must be True, False, or sqlite3.LEGACY_TRANSACTION_CONTROL")
-
-
-def _colname(name: str) -> str:
-    """PARSE_COLNAMES: a column named ``x [type]`` is described as ``x``."""
-    at = name.find("[")
-    if at < 0:
-        return name
-    return name[:at - 1] if at > 0 and name[at - 1] == " " else name[:at]
-
-
-def _colname_converter(name: str) -> Callable[[bytes], Any] | None:
-    found = re.search(r"\[([^\]]*)\]", name)
-    return converters.get(found.group(1).upper()) if found else None
-
-
-def _decltype_converter(decltype: str | None) -> Callable[[bytes], Any] | None:
-    """PARSE_DECLTYPES: the declared type up to its first blank or parenthesis names the converter."""
-    return converters.get(re.split(r"[ (]", decltype, maxsplit=1)[0].upper()) if decltype else None
-
-
-_PLAIN = frozenset({int, float, str, bytearray, type(None)})  # bound as they are (sqlite3's _need_adapt)
-
-
-def _adapt(parameters: Sequence[Any] | Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
-    """sqlite3's binding: values other than exact int, float, str and bytearray go through ``adapt``
-    (every value, once an adapter for one of those types is registered). Parameters of another
-    kind than a list, tuple or dict are passed on as given: the engine raises sqlite3's error."""
-    if not _base_types_adapted and type(parameters) in (tuple, list) and all(
-            type(v) in _PLAIN for v in parameters):
-        return parameters  # the common case, kept cheap: executemany calls this per row
-
-    def plain(value: Any) -> bool:
-        return value is None or (not _base_types_adapted and type(value) in (int, float, str, bytearray))
-
-    def convert(value: Any) -> Any:
-        return value if plain(value) else adapt(value, PrepareProtocol, value)
-
-    if isinstance(parameters, dict):
-        if all(plain(v) for v in parameters.values()):
-            return parameters
-        return {k: convert(v) for k, v in parameters.items()}
-    if isinstance(parameters, (list, tuple)) and not all(plain(v) for v in parameters):
-        return [convert(v) for v in parameters]
-    return parameters
 
 
 def connect(database: str | Path, *args: Any, **kwargs: Any) -> Connection:

@@ -15,15 +15,12 @@ a = b (as a value)          ((a = b)::int)                                  SQLi
 + - * on integers           bigint arithmetic                               overflow: SQLite goes on in REAL; refused
 / and % on integers         / and mod() on bigint, NULLIF(b, 0)             truncating; NULL on division by zero
 -x                          0 - x                                           SQLite's -0.0 is 0.0
-x LIKE y [ESCAPE e]         lower(x) LIKE lower(y) ESCAPE ... (C collation) ASCII-only case folding, no default escape
-x GLOB 'p'                  x ~ '^...$' (C collation)                       literal patterns only
+LIKE, GLOB                  see patterns.py
 substr(x, y [, z])          sqlmite.substr(x, y, z)                         SQLite's rules for 0 and negatives
 replace(x, y, z)            replace(x, y, z)                                text and integers
-CAST(x AS t)                integer → real/text, real → integer (trunc),    text → numbers and reals → text follow
-                            text → blob (UTF-8 bytes), identities           SQLite's own rules: refused
 max(a, b), min(a, b)        CASE WHEN a or b IS NULL THEN NULL ELSE ...     GREATEST/LEAST skip NULLs
 aggregates, windows         see aggregates.py
-hex, quote, round           see functions.py
+CAST, hex, quote, round     see functions.py
 date, time, datetime,       see datetime.py
   julianday, unixepoch,
   strftime
@@ -36,7 +33,6 @@ IN (SELECT value FROM       IN (v1, v2, ...) as SQLite expands the JSON     EF C
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +48,6 @@ from sqlmite.mapping.expressions import (
     default_value,
     evaluator,
     quote_ident,
-    quote_literal,
     sql_literal,
     sqlite_eval,
 )
@@ -61,8 +56,14 @@ from sqlmite.translate.aggregates import aggregate_class, aggregate_sql, is_tota
 from sqlmite.translate.catalog import Catalog, Derived, Mapped
 from sqlmite.translate.datetime import datetime_class, datetime_sql
 from sqlmite.translate.errors import NotSupportedError, from_sqlite
-from sqlmite.translate.functions import function_class, function_sql
+from sqlmite.translate.functions import (
+    cast_class,
+    cast_sql,
+    function_class,
+    function_sql,
+)
 from sqlmite.translate.params import literal_node
+from sqlmite.translate.patterns import glob_sql, like_sql
 
 
 @dataclass(frozen=True)
@@ -374,11 +375,11 @@ class QueryExpression(SchemaExpression):
                 raise NotSupportedError("scalar subqueries that may return several rows: not supported yet")
             return f"({self._subquery(node)})"
         if isinstance(node, exp.Escape) and isinstance(node.this, exp.Like):
-            return self._like(node.this, node.expression)
+            return like_sql(self, node.this, node.expression)
         if isinstance(node, exp.Like):
-            return self._like(node, None)
+            return like_sql(self, node, None)
         if isinstance(node, exp.Glob):
-            return self._glob(node)
+            return glob_sql(self, node)
         if isinstance(node, exp.Substring):
             if self.sqlite_class(node) is None:
                 raise NotSupportedError(f"{node.sql(dialect='sqlite')}: substr() of anything but text or integers "
@@ -388,11 +389,7 @@ class QueryExpression(SchemaExpression):
                 args.append(f"({self._emit(node.args['length'])})::bigint")
             return f"sqlmite.substr({', '.join(args)})"
         if isinstance(node, exp.Cast):
-            form = _CASTS.get((self.sqlite_class(node.this) or "", _cast_target(node)))
-            if form is None:
-                raise NotSupportedError(f"{node.sql(dialect='sqlite')}: this conversion follows SQLite's own rules "
-                                        "(text to numbers by prefix, reals to text by its digits); not supported yet")
-            return form.format(self._emit(node.this))
+            return cast_sql(self, node)
         if isinstance(node, exp.Replace):
             parts = [node.this, node.expression, node.args["replacement"]]
             return f"replace({', '.join(self._text(p, 'replace()') for p in parts)})"
@@ -426,26 +423,6 @@ class QueryExpression(SchemaExpression):
         if isinstance(node, exp.Length) and self.sqlite_class(node.this) == "INTEGER":
             return f"length(({self._emit(node.this)})::text)"
         return None
-
-    def _like(self, node: exp.Like, escape: exp.Expression | None) -> str:
-        """SQLite's LIKE: case-insensitive for ASCII letters only, no escape character unless given."""
-        value = self._text(node.this, "LIKE")
-        pattern = self._text(node.expression, "LIKE")
-        if escape is None:
-            esc = "''"
-        else:
-            if not (isinstance(escape, exp.Literal) and escape.is_string and len(escape.this) == 1):
-                raise NotSupportedError("LIKE ... ESCAPE with anything but one literal character: not supported yet")
-            esc = quote_literal(escape.this)
-        like = f'lower(({value}) COLLATE "C") LIKE lower(({pattern}) COLLATE "C") ESCAPE {esc}'
-        return f"NOT ({like})" if node.args.get("negate") else like  # sqlglot marks NOT LIKE so
-
-    def _glob(self, node: exp.Glob) -> str:
-        """SQLite's GLOB (case-sensitive ``*``, ``?``, ``[...]``) as an anchored regular expression."""
-        pattern = node.expression
-        if not (isinstance(pattern, exp.Literal) and pattern.is_string):
-            raise NotSupportedError("GLOB with a pattern that is not a literal: not supported yet")
-        return f'({self._text(node.this, "GLOB")}) COLLATE "C" ~ {quote_literal(glob_regex(pattern.this))}'
 
     def _case(self, node: exp.Case) -> str:
         ifs = node.args.get("ifs") or []
@@ -505,8 +482,7 @@ class QueryExpression(SchemaExpression):
         if isinstance(node, exp.StrPosition):
             return "INTEGER"
         if isinstance(node, exp.Cast):
-            kind = self.sqlite_class(node.this) or ""
-            return _CAST_CLASS.get(_cast_target(node)) if (kind, _cast_target(node)) in _CASTS else None
+            return cast_class(self, node)
         if isinstance(node, exp.Replace):
             parts = [node.this, node.expression, node.args["replacement"]]
             return "TEXT" if all(self.sqlite_class(p) in ("TEXT", "INTEGER", "NULL") for p in parts) else None
@@ -547,33 +523,6 @@ class QueryExpression(SchemaExpression):
             return self._bool(node)
         except UnsupportedSchemaError as exc:
             raise refuse(exc) from None
-
-
-# CAST where PostgreSQL converts exactly as SQLite (by the class of the value, the target's affinity).
-# SQLite truncates toward zero and saturates at the 64-bit limits (sqlite3RealToI64).
-_REAL_TO_INTEGER = ("(CASE WHEN ({0}) >= 9223372036854775807::float8 THEN 9223372036854775807 "
-                    "WHEN ({0}) <= -9223372036854775808::float8 THEN -9223372036854775808 "
-                    "ELSE trunc({0})::bigint END)")
-_CASTS = {
-    ("INTEGER", "INTEGER"): "({})", ("INTEGER", "NUMERIC"): "({})", ("INTEGER", "REAL"): "(({})::float8)",
-    ("INTEGER", "TEXT"): "(({})::text)",
-    ("REAL", "REAL"): "({})", ("REAL", "INTEGER"): _REAL_TO_INTEGER,
-    ("TEXT", "TEXT"): "({})", ("TEXT", "BLOB"): "convert_to({}, 'UTF8')",  # a text's bytes
-    ("BLOB", "BLOB"): "({})",
-    **{("NULL", target): "NULL" for target in ("INTEGER", "REAL", "TEXT", "BLOB", "NUMERIC")},
-}
-_CAST_CLASS = {"INTEGER": "INTEGER", "NUMERIC": "INTEGER", "REAL": "REAL", "TEXT": "TEXT", "BLOB": "BLOB"}
-_CAST_TYPES = {
-    exp.DataType.Type.INT: "INTEGER", exp.DataType.Type.BIGINT: "INTEGER", exp.DataType.Type.SMALLINT: "INTEGER",
-    exp.DataType.Type.TINYINT: "INTEGER", exp.DataType.Type.DOUBLE: "REAL", exp.DataType.Type.FLOAT: "REAL",
-    exp.DataType.Type.TEXT: "TEXT", exp.DataType.Type.VARCHAR: "TEXT", exp.DataType.Type.CHAR: "TEXT",
-    exp.DataType.Type.VARBINARY: "BLOB", exp.DataType.Type.DECIMAL: "NUMERIC",
-}
-
-
-def _cast_target(node: exp.Cast) -> str:
-    """The affinity a CAST's type name gives (sqlglot normalizes the names: INTEGER is INT)."""
-    return _CAST_TYPES.get(node.args["to"].this, "")
 
 
 _CONDITIONS = (*PREDICATES, exp.Like, exp.Escape, exp.Glob, exp.Exists)
@@ -636,33 +585,3 @@ def _strip(node: exp.Expression) -> exp.Expression:
         return node
     inner = node.unnest()
     return inner.this.unnest() if isinstance(inner, exp.Collate) else inner
-
-
-def glob_regex(pattern: str) -> str:
-    """A GLOB pattern as an anchored POSIX regular expression."""
-    out, i = ["^"], 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "*":
-            out.append(".*")
-        elif ch == "?":
-            out.append(".")
-        elif ch == "[":
-            end = pattern.find("]", i + 2 if pattern[i + 1:i + 2] in ("]", "^") else i + 1)
-            if pattern[i + 1:i + 3] == "^]":
-                end = pattern.find("]", i + 3)
-            if end < 0:
-                raise NotSupportedError(f"GLOB pattern {pattern!r}: an unclosed [")
-            body = pattern[i + 1:end]
-            negate = body.startswith("^")
-            body = body[1:] if negate else body
-            escaped = body.replace("\\", "\\\\").replace("[", "\\[")
-            if escaped.startswith("]"):
-                escaped = "\\]" + escaped[1:]
-            out.append(f"[{'^' if negate else ''}{escaped}]")
-            i = end
-        else:
-            out.append(re.escape(ch))
-        i += 1
-    out.append("$")
-    return "".join(out)

@@ -5,6 +5,9 @@ in ``expression.py``, aggregates and windows in ``aggregates.py``, dates in ``da
 =====================  ======================================================  ==================
 SQLite                 PostgreSQL, by the argument's class                     result
 =====================  ======================================================  ==================
+CAST(x AS t)           integer → real/text, real → integer (trunc, saturated), the target's class
+                       text → blob (UTF-8 bytes), identities; text → numbers
+                       and reals → text follow SQLite's own rules: refused
 hex(x)                 text: upper(encode(convert_to(x, 'UTF8'), 'hex'));      TEXT ('' for NULL)
                        integer: the same of its decimal text; blob: of x
 quote(x)               text: 'x' with quotes doubled; integer: its text;       TEXT ('NULL')
@@ -74,3 +77,43 @@ def function_sql(expr: QueryExpression, node: exp.Expression) -> str | None:
         raise NotSupportedError(f"{text}: a value whose storage class varies or is a real (SQLite's own text form)")
     empty = "''" if name == "hex" else "'NULL'"
     return f"(CASE WHEN ({sql}) IS NULL THEN {empty} ELSE {body} END)"
+
+
+def cast_sql(expr: QueryExpression, node: exp.Cast) -> str:
+    form = _CASTS.get((expr.sqlite_class(node.this) or "", _cast_target(node)))
+    if form is None:
+        raise NotSupportedError(f"{node.sql(dialect='sqlite')}: this conversion follows SQLite's own rules "
+                                "(text to numbers by prefix, reals to text by its digits); not supported yet")
+    return form.format(expr._emit(node.this))
+
+
+def cast_class(expr: QueryExpression, node: exp.Cast) -> str | None:
+    kind = expr.sqlite_class(node.this) or ""
+    return _CAST_CLASS.get(_cast_target(node)) if (kind, _cast_target(node)) in _CASTS else None
+
+
+# CAST where PostgreSQL converts exactly as SQLite (by the class of the value, the target's affinity).
+# SQLite truncates toward zero and saturates at the 64-bit limits (sqlite3RealToI64).
+_REAL_TO_INTEGER = ("(CASE WHEN ({0}) >= 9223372036854775807::float8 THEN 9223372036854775807 "
+                    "WHEN ({0}) <= -9223372036854775808::float8 THEN -9223372036854775808 "
+                    "ELSE trunc({0})::bigint END)")
+_CASTS = {
+    ("INTEGER", "INTEGER"): "({})", ("INTEGER", "NUMERIC"): "({})", ("INTEGER", "REAL"): "(({})::float8)",
+    ("INTEGER", "TEXT"): "(({})::text)",
+    ("REAL", "REAL"): "({})", ("REAL", "INTEGER"): _REAL_TO_INTEGER,
+    ("TEXT", "TEXT"): "({})", ("TEXT", "BLOB"): "convert_to({}, 'UTF8')",  # a text's bytes
+    ("BLOB", "BLOB"): "({})",
+    **{("NULL", target): "NULL" for target in ("INTEGER", "REAL", "TEXT", "BLOB", "NUMERIC")},
+}
+_CAST_CLASS = {"INTEGER": "INTEGER", "NUMERIC": "INTEGER", "REAL": "REAL", "TEXT": "TEXT", "BLOB": "BLOB"}
+_CAST_TYPES = {
+    exp.DataType.Type.INT: "INTEGER", exp.DataType.Type.BIGINT: "INTEGER", exp.DataType.Type.SMALLINT: "INTEGER",
+    exp.DataType.Type.TINYINT: "INTEGER", exp.DataType.Type.DOUBLE: "REAL", exp.DataType.Type.FLOAT: "REAL",
+    exp.DataType.Type.TEXT: "TEXT", exp.DataType.Type.VARCHAR: "TEXT", exp.DataType.Type.CHAR: "TEXT",
+    exp.DataType.Type.VARBINARY: "BLOB", exp.DataType.Type.DECIMAL: "NUMERIC",
+}
+
+
+def _cast_target(node: exp.Cast) -> str:
+    """The affinity a CAST's type name gives (sqlglot normalizes the names: INTEGER is INT)."""
+    return _CAST_TYPES.get(node.args["to"].this, "")
