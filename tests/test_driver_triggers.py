@@ -1,5 +1,6 @@
 """Triggers through the driver, differentially against sqlite3: AFTER triggers whose bodies write
-other tables become PL/pgSQL (``translate/triggers.py``); what their bodies change, the order rows
+other tables, and BEFORE or AFTER checks with RAISE(ABORT, ...), become PL/pgSQL
+(``translate/triggers.py``); what their bodies change, the order rows
 are visited in (autoincrement ids in an audit table show it), ``changes()`` and
 ``total_changes()``, DROP TRIGGER and ALTER TABLE re-creating them must all be SQLite's. The forms
 whose meaning does not carry over are refused by name.
@@ -76,7 +77,41 @@ ORDER = [
 ]
 
 
-@pytest.mark.parametrize("steps", [AUDIT, ORDER], ids=["audit", "order"])
+CHECKS = [
+    "CREATE TABLE acct (id INTEGER PRIMARY KEY, owner TEXT, balance INTEGER)",
+    "CREATE TABLE hist (id INTEGER PRIMARY KEY AUTOINCREMENT, acct INTEGER, delta INTEGER)",
+    ("CREATE TRIGGER no_neg BEFORE INSERT ON acct WHEN NEW.balance < 0 BEGIN "
+    "SELECT RAISE(ABORT, 'negative balance'); END"),
+    ("CREATE TRIGGER upd_check BEFORE UPDATE ON acct BEGIN SELECT CASE WHEN NEW.balance < 0 THEN "
+    "RAISE(ABORT, 'overdrawn') WHEN NEW.owner IS NULL THEN RAISE(ABORT, 'no owner') END; END"),
+    ("CREATE TRIGGER upd_log AFTER UPDATE ON acct BEGIN INSERT INTO hist (acct, delta) "
+    "VALUES (NEW.id, NEW.balance - OLD.balance); END"),
+    "CREATE TRIGGER del_check BEFORE DELETE ON acct BEGIN SELECT RAISE(ABORT, 'not empty') WHERE OLD.balance <> 0; END",
+    "INSERT INTO acct VALUES (1, 'ann', 10), (2, 'bob', 0)",
+    "INSERT INTO acct VALUES (3, 'cy', -5)",
+    "INSERT INTO acct VALUES (4, 'dee', 5), (5, 'eve', -1)",
+    "SELECT * FROM acct ORDER BY id",
+    "UPDATE acct SET balance = balance - 20 WHERE id = 1",
+    "UPDATE acct SET balance = balance + 5",
+    "UPDATE acct SET owner = NULL WHERE id = 2",
+    "SELECT * FROM acct ORDER BY id",
+    "SELECT * FROM hist ORDER BY id",
+    "DELETE FROM acct WHERE id = 1",
+    "UPDATE acct SET balance = 0 WHERE id = 1",
+    "DELETE FROM acct WHERE id = 1",
+    "SELECT * FROM acct ORDER BY id",
+    "SELECT * FROM hist ORDER BY id",
+    "SELECT total_changes()",
+    "BEGIN",
+    "INSERT INTO acct VALUES (9, 'z', 1)",
+    "INSERT INTO acct VALUES (10, 'y', -1)",
+    "SELECT count(*) FROM acct",
+    "COMMIT",
+    "SELECT * FROM acct ORDER BY id",
+]
+
+
+@pytest.mark.parametrize("steps", [AUDIT, ORDER, CHECKS], ids=["audit", "order", "checks"])
 def test_triggers_leave_what_sqlite_leaves(pg_dsn: str, steps: list[str]) -> None:
     reference = sqlite3.connect(":memory:")
     ours = sqlmite.connect("triggers.db", database_url=pg_dsn, schema=f"trg_{uuid.uuid4().hex[:8]}")
@@ -93,9 +128,9 @@ def test_triggers_leave_what_sqlite_leaves(pg_dsn: str, steps: list[str]) -> Non
 
 
 @pytest.mark.parametrize("sql", [
-    "CREATE TRIGGER r1 BEFORE INSERT ON a BEGIN INSERT INTO b VALUES (NEW.x); END",  # BEFORE
+    "CREATE TRIGGER r1 BEFORE INSERT ON a BEGIN INSERT INTO b VALUES (NEW.x); END",  # BEFORE that writes
     "CREATE TRIGGER r2 AFTER INSERT ON a BEGIN UPDATE a SET x = 1; END",  # writes its own table
-    "CREATE TRIGGER r3 AFTER INSERT ON a BEGIN SELECT RAISE(ABORT, 'no'); END",  # RAISE
+    "CREATE TRIGGER r3 AFTER INSERT ON a BEGIN SELECT RAISE(IGNORE); END",  # RAISE other than ABORT
     "CREATE TRIGGER r4 AFTER INSERT ON a BEGIN INSERT INTO b VALUES ((SELECT count(*) FROM a)); END",  # subquery
     "CREATE TEMP TRIGGER r5 AFTER INSERT ON a BEGIN INSERT INTO b VALUES (NEW.x); END",
 ])
@@ -124,3 +159,16 @@ def test_a_second_connection_opens_while_the_first_holds_uncommitted_ddl(pg_dsn:
         first.rollback()
     finally:
         first.close()
+
+
+def test_raise_is_sqlites_error(pg_dsn: str) -> None:
+    schema = f"rse_{uuid.uuid4().hex[:8]}"
+    seen = []
+    for conn in (sqlite3.connect(":memory:"), sqlmite.connect("raise.db", database_url=pg_dsn, schema=schema)):
+        conn.execute("CREATE TABLE t (q INTEGER)")
+        conn.execute("CREATE TRIGGER v BEFORE INSERT ON t WHEN NEW.q < 0 BEGIN SELECT RAISE(ABORT, 'negative'); END")
+        with pytest.raises(sqlite3.IntegrityError) as caught:
+            conn.execute("INSERT INTO t VALUES (-1)")
+        seen.append((str(caught.value), caught.value.sqlite_errorname))
+        conn.close()
+    assert seen[0] == seen[1] == ("negative", "SQLITE_CONSTRAINT_TRIGGER")

@@ -14,7 +14,7 @@ from sqlmite.mapping.values import PgType, SqliteValue, decode_stray, from_nativ
 from sqlmite.translate.catalog import Catalog
 from sqlmite.translate.errors import IntegrityError, NotSupportedError, OperationalError
 from sqlmite.translate.query import Output
-from sqlmite.translate.triggers import STRAY_STATE
+from sqlmite.translate.triggers import RAISE_STATE, STRAY_STATE
 
 
 def reader(output: Output) -> tuple[Callable[[Sequence[Any]], SqliteValue], int]:
@@ -108,6 +108,8 @@ def sqlite_error(exc: psycopg.Error, catalog: Catalog) -> Exception:
     state = exc.sqlstate or ""
     if state == STRAY_STATE:  # a trigger would have read a stray value
         return NotSupportedError(diag.message_primary or first)
+    if state == RAISE_STATE:  # a trigger's RAISE(ABORT, message)
+        return IntegrityError(diag.message_primary or "", "SQLITE_CONSTRAINT_TRIGGER")
     if state == "22003" and "bigint out of range" in first:
         return NotSupportedError("integer overflow: SQLite would go on computing in floating point (REAL) here, "
                                  "which sqlmite cannot follow; not supported")

@@ -6,6 +6,11 @@ SQLite                                         PostgreSQL
 CREATE TRIGGER t AFTER INSERT|UPDATE [OF c]|   a PL/pgSQL function and AFTER ... FOR EACH ROW
   DELETE ON tbl [FOR EACH ROW] [WHEN w]          trigger; WHEN as IF, NEW./OLD. as NEW."c"/OLD."c"
   BEGIN ... END
+CREATE TRIGGER t BEFORE ... whose body only     a BEFORE ... FOR EACH ROW trigger returning the row
+  checks (RAISE, below)
+SELECT RAISE(ABORT, 'm') [WHERE c],             IF c THEN RAISE EXCEPTION (SQLSTATE SQMT2): SQLite's
+  SELECT CASE WHEN c THEN RAISE(ABORT, 'm')     IntegrityError 'm', SQLITE_CONSTRAINT_TRIGGER
+  ... END
 INSERT INTO other [(cols)] VALUES (...)        the same; each value of a storage class its column
                                                stores exactly, the rest from PostgreSQL's DEFAULTs
 UPDATE other SET ... [WHERE ...],              as ``statements.change`` translates them, with NEW
@@ -13,10 +18,12 @@ UPDATE other SET ... [WHERE ...],              as ``statements.change`` translat
 =============================================  ==================================================
 
 Why the subset: PostgreSQL runs AFTER ROW triggers when the statement ends, SQLite after each
-row, which only shows when a body reads or writes the trigger's own table (refused); with SQLite's
-default ``recursive_triggers = OFF`` and PostgreSQL's order of triggers by name, one trigger per
-table and event, on a body whose tables have no triggers, keeps both the same. BEFORE and
-INSTEAD OF triggers, RAISE(), subqueries in a body and TEMP triggers are refused by name. Values
+row, which only shows when a body reads or writes the trigger's own table (refused; the engine
+writes a table with triggers one row at a time in SQLite's rowid order); with SQLite's default
+``recursive_triggers = OFF`` and PostgreSQL's order of triggers by name, one trigger per table,
+event and timing, on a body whose tables have no triggers, keeps both the same. BEFORE triggers
+that change rows, INSTEAD OF and TEMP triggers, RAISE other than ABORT and subqueries in a body
+are refused by name. Values
 a body reads that only the overflow holds (a stray in NEW or OLD, or in a column it compares)
 stop the statement with ``NotSupportedError`` (SQLSTATE ``SQMT1``), never a different answer.
 The changes a body makes are counted (``sqlmite.trigger_changes``) for ``total_changes()``.
@@ -41,6 +48,7 @@ from sqlmite.translate.errors import NotSupportedError
 from sqlmite.translate.expression import QueryExpression, Source
 
 STRAY_STATE = "SQMT1"  # raised by a trigger function that would read a stray value
+RAISE_STATE = "SQMT2"  # a body's RAISE(ABORT, message)
 _NAME = r'(?:"(?:[^"]|"")+"|`[^`]+`|\[[^\]]+\]|[A-Za-z_][A-Za-z0-9_$]*)'
 _HEADER = re.compile(
     rf"^\s*CREATE\s+(?P<temp>TEMP\s+|TEMPORARY\s+)?TRIGGER\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:{_NAME}\s*\.\s*)?"
@@ -68,21 +76,21 @@ def translate_trigger(create_sql: str, catalog: Catalog, pg_schema: str, others:
     name, table_name = _unquote(found["name"]), _unquote(found["table"])
     what = f"trigger {name!r}"
     timing = (found["time"] or "BEFORE").split()[0].upper()
-    if found["temp"] or timing != "AFTER":
-        raise NotSupportedError(f"{what}: only AFTER triggers so far (BEFORE and INSTEAD OF change rows SQLite "
-                                "hands over before PostgreSQL's statement ends)")
+    if found["temp"] or timing not in ("AFTER", "BEFORE"):
+        raise NotSupportedError(f"{what}: TEMP and INSTEAD OF triggers are not supported yet")
     event = found["event"].split()[0].upper()
     mapped = catalog.get(table_name)
     for other in others:
         theirs = _HEADER.match(other)
         if theirs and _unquote(theirs["table"]).lower() == table_name.lower() and \
-                theirs["event"].split()[0].upper() == event:
-            raise NotSupportedError(f"{what}: a second trigger on {table_name!r} for {event}: the order several "
-                                    "fire in is not kept yet")
+                theirs["event"].split()[0].upper() == event and \
+                (theirs["time"] or "BEFORE").split()[0].upper() == timing:
+            raise NotSupportedError(f"{what}: a second {timing} trigger on {table_name!r} for {event}: the order "
+                                    "several fire in is not kept yet")
     # NEW and OLD are only ever named qualified: an unqualified name is the statement's table's.
     everything = frozenset(k.lower() for k in mapped.refs)
     sources = [Source("NEW", mapped, "NEW", everything), Source("OLD", mapped, "OLD", everything)]
-    body: list[str] = []
+    body: list[tuple[str, bool]] = []  # (PL/pgSQL, whether it changes rows to count)
     written: set[str] = set()
     try:
         parsed = sqlglot.parse(found["body"], read="sqlite")
@@ -92,10 +100,9 @@ def translate_trigger(create_sql: str, catalog: Catalog, pg_schema: str, others:
     for node in parsed:
         if node is None:
             continue
-        if node.find(exp.Subquery, exp.Select) is not None and not isinstance(node, (exp.Insert, exp.Update,
-                                                                                        exp.Delete)):
-            raise NotSupportedError(f"{what}: only INSERT, UPDATE and DELETE in its body (RAISE and SELECT are "
-                                    "not supported yet)")
+        if isinstance(node, exp.Select):
+            body.append((_raise(node, catalog, sources, what, guards), False))
+            continue
         if isinstance(node, (exp.Insert, exp.Update, exp.Delete)) and any(
                 n is not node for n in node.find_all(exp.Select, exp.Subquery)):
             raise NotSupportedError(f"{what}: subqueries in its body are not supported yet (they could read the "
@@ -113,7 +120,10 @@ def translate_trigger(create_sql: str, catalog: Catalog, pg_schema: str, others:
             raise NotSupportedError(f"{what}: a body that writes {table_name!r} itself (SQLite runs it after each "
                                     "row, PostgreSQL at the statement's end)")
         written.add(target.table.name.lower())
-        body.append(statement)
+        body.append((statement, True))
+    if timing == "BEFORE" and any(counts for _, counts in body):
+        raise NotSupportedError(f"{what}: a BEFORE trigger that changes rows (SQLite runs it before each row, with "
+                                "the row not yet written): only RAISE(ABORT, ...) checks so far")
     for other in others:
         theirs = _HEADER.match(other)
         if theirs and _unquote(theirs["table"]).lower() in written:
@@ -125,7 +135,9 @@ def translate_trigger(create_sql: str, catalog: Catalog, pg_schema: str, others:
         condition = expr.condition(sqlglot.parse_one(found["when"], read="sqlite"))
         guards.extend(_guards(expr.used, what))
     pg_name = pg_ident(f"_sqlmite_trg_{name}")
-    counted = "\n".join(f"    {s};\n    GET DIAGNOSTICS n = ROW_COUNT;\n    changed := changed + n;" for s in body)
+    counted = "\n".join(f"    {s};\n    GET DIAGNOSTICS n = ROW_COUNT;\n    changed := changed + n;" if counts
+                         else f"    {s};" for s, counts in body)
+    passed = "NULL" if timing == "AFTER" else ("OLD" if event == "DELETE" else "NEW")
     guarded = "".join(f"  {g}\n" for g in dict.fromkeys(guards))
     function = f"""CREATE FUNCTION {quote_ident(pg_schema)}.{quote_ident(pg_name)}() RETURNS trigger
 LANGUAGE plpgsql AS $sqlmite_trigger$
@@ -139,7 +151,7 @@ BEGIN
   PERFORM set_config('sqlmite.trigger_changes',
                      (coalesce(nullif(current_setting('sqlmite.trigger_changes', true), ''), '0')::bigint
                       + changed)::text, true);
-  RETURN NULL;
+  RETURN {passed};
 END
 $sqlmite_trigger$"""
     columns = ""
@@ -147,9 +159,48 @@ $sqlmite_trigger$"""
         plan_columns = {c.name.lower(): c.pg_name for c in mapped.plan.columns}
         names = [_unquote(c.strip()) for c in re.split(r"\s*,\s*", found["cols"])]
         columns = " OF " + ", ".join(quote_ident(plan_columns[c.lower()]) for c in names)
-    trigger = (f"CREATE TRIGGER {quote_ident(pg_name)} AFTER {event}{columns} ON {mapped.qtable} "
+    trigger = (f"CREATE TRIGGER {quote_ident(pg_name)} {timing} {event}{columns} ON {mapped.qtable} "
                f"FOR EACH ROW EXECUTE FUNCTION {quote_ident(pg_schema)}.{quote_ident(pg_name)}()")
     return Trigger(name, mapped.table.name, pg_name, [function, trigger])
+
+
+def _raise(node: exp.Select, catalog: Catalog, sources: list[Source], what: str, guards: list[str]) -> str:
+    """``SELECT RAISE(ABORT, 'msg') [WHERE c]`` or ``SELECT CASE WHEN c THEN RAISE(ABORT, 'msg') ... END``
+    (the checks a trigger body makes) as PL/pgSQL raising SQLite's error (SQLSTATE ``SQMT2``)."""
+    if len(node.expressions) != 1 or any(node.args.get(k) for k in ("from_", "from", "group", "having", "order")) \
+            or any(n is not node for n in node.find_all(exp.Select, exp.Subquery)):
+        raise NotSupportedError(f"{what}: only SELECT RAISE(ABORT, ...) [WHERE ...] checks in its body so far")
+    expr = QueryExpression(sources, catalog)
+    value = node.expressions[0].unnest()
+    where = node.args.get("where")
+    if isinstance(value, exp.Anonymous) and value.name.upper() == "RAISE":
+        branches = [(where.this if where is not None else None, value)]
+    elif isinstance(value, exp.Case) and where is None and not value.this:
+        branches = [(i.this, i.args["true"]) for i in value.args.get("ifs") or []]
+        if value.args.get("default") is not None:
+            branches.append((None, value.args["default"]))
+    else:
+        raise NotSupportedError(f"{what}: only SELECT RAISE(ABORT, ...) [WHERE ...] checks in its body so far")
+    out = []
+    for condition, raised in branches:
+        if not (isinstance(raised, exp.Anonymous) and raised.name.upper() == "RAISE"):
+            if isinstance(raised, (exp.Null, exp.Literal)):
+                out.append((condition, None))  # a branch that raises nothing
+                continue
+            raise NotSupportedError(f"{what}: a CASE branch that is not RAISE(...) or a constant")
+        kind = raised.expressions[0].name.upper() if raised.expressions else ""
+        message = raised.expressions[1] if len(raised.expressions) == 2 else None
+        if kind != "ABORT" or not (isinstance(message, exp.Literal) and message.is_string):
+            raise NotSupportedError(f"{what}: RAISE({kind or '...'}, ...): only RAISE(ABORT, 'literal') so far")
+        out.append((condition, message.this))
+    text = ""
+    for at, (condition, message) in enumerate(out):  # the first branch that holds decides, as CASE does
+        test = expr.condition(condition) if condition is not None else "TRUE"
+        action = ("NULL;" if message is None else
+                  f"RAISE EXCEPTION USING ERRCODE = '{RAISE_STATE}', MESSAGE = {quote_literal(message)};")
+        text += f"{'ELSIF' if at else 'IF'} {test} THEN {action} "
+    guards.extend(_guards(expr.used, what))
+    return text + "END IF"
 
 
 def _insert(node: exp.Insert, catalog: Catalog, sources: list[Source], what: str,
