@@ -18,10 +18,10 @@ UPDATE other SET ... [WHERE ...],              as ``statements.change`` translat
 =============================================  ==================================================
 
 Why the subset: PostgreSQL runs AFTER ROW triggers when the statement ends, SQLite after each
-row, which only shows when a body reads or writes the trigger's own table (refused; the engine
-writes a table with triggers one row at a time in SQLite's rowid order); with SQLite's default
-``recursive_triggers = OFF`` and PostgreSQL's order of triggers by name, one trigger per table,
-event and timing, on a body whose tables have no triggers, keeps both the same. BEFORE triggers
+row, which the engine evens out by writing a table with triggers one row at a time, in SQLite's
+rowid order; SQLite's default ``recursive_triggers = OFF`` is a per-trigger flag (a body may
+write its own table without firing itself again); one trigger per table, event and timing, on a
+body whose other tables have no triggers, keeps the order triggers fire in the same. BEFORE triggers
 that change rows, INSTEAD OF and TEMP triggers, RAISE other than ABORT and subqueries in a body
 are refused by name. Values
 a body reads that only the overflow holds (a stray in NEW or OLD, or in a column it compares)
@@ -31,6 +31,7 @@ The changes a body makes are counted (``sqlmite.trigger_changes``) for ``total_c
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -116,10 +117,8 @@ def translate_trigger(create_sql: str, catalog: Catalog, pg_schema: str, others:
             guards.extend(_guards(change.checked, what))
         else:
             raise NotSupportedError(f"{what}: only INSERT, UPDATE and DELETE in its body so far")
-        if target.table.name.lower() == table_name.lower():
-            raise NotSupportedError(f"{what}: a body that writes {table_name!r} itself (SQLite runs it after each "
-                                    "row, PostgreSQL at the statement's end)")
-        written.add(target.table.name.lower())
+        if target.table.name.lower() != table_name.lower():  # its own table: the guard below stops recursion
+            written.add(target.table.name.lower())
         body.append((statement, True))
     if timing == "BEFORE" and any(counts for _, counts in body):
         raise NotSupportedError(f"{what}: a BEFORE trigger that changes rows (SQLite runs it before each row, with "
@@ -138,6 +137,7 @@ def translate_trigger(create_sql: str, catalog: Catalog, pg_schema: str, others:
     counted = "\n".join(f"    {s};\n    GET DIAGNOSTICS n = ROW_COUNT;\n    changed := changed + n;" if counts
                          else f"    {s};" for s, counts in body)
     passed = "NULL" if timing == "AFTER" else ("OLD" if event == "DELETE" else "NEW")
+    flag = "sqlmite.active_" + hashlib.sha1(pg_name.encode()).hexdigest()[:12]  # a setting name any trigger name fits
     guarded = "".join(f"  {g}\n" for g in dict.fromkeys(guards))
     function = f"""CREATE FUNCTION {quote_ident(pg_schema)}.{quote_ident(pg_name)}() RETURNS trigger
 LANGUAGE plpgsql AS $sqlmite_trigger$
@@ -145,9 +145,15 @@ DECLARE
   n bigint;
   changed bigint := 0;
 BEGIN
-{guarded}  IF {condition} THEN
+{guarded}  -- SQLite's recursive_triggers = OFF: a trigger does not fire again while it runs.
+  IF current_setting('{flag}', true) = 'on' THEN
+    RETURN {passed};
+  END IF;
+  PERFORM set_config('{flag}', 'on', true);
+  IF {condition} THEN
 {counted}
   END IF;
+  PERFORM set_config('{flag}', 'off', true);
   PERFORM set_config('sqlmite.trigger_changes',
                      (coalesce(nullif(current_setting('sqlmite.trigger_changes', true), ''), '0')::bigint
                       + changed)::text, true);
