@@ -324,7 +324,7 @@ def test_constraint_errors_carry_sqlite_messages_and_codes(pair: tuple[sqlite3.C
     "SELECT a FROM plain WHERE b = 2",  # b holds a text among its integers: comparing it is not kept yet
     "SELECT printf('%d', id) FROM items",
     "UPDATE items SET score = score || 'x'",  # TEXT into a REAL column: SQLite's affinity decides per value
-    "CREATE TRIGGER t AFTER INSERT ON plain BEGIN DELETE FROM plain WHERE a IS NULL; END",  # PL/pgSQL: not yet
+    "CREATE TRIGGER t BEFORE INSERT ON plain BEGIN DELETE FROM plain WHERE a IS NULL; END",  # BEFORE that writes
     "PRAGMA case_sensitive_like = ON",  # LIKE is translated case-insensitively
 ])
 def test_constructs_outside_the_whitelist_are_refused_by_name(pair: tuple[sqlite3.Connection, Any], sql: str) -> None:

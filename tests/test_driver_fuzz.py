@@ -274,7 +274,8 @@ REGRESSIONS = [
     "SELECT id FROM f WHERE (9223372036854775808 IN (i)) ORDER BY id", "SELECT id FROM f WHERE i IN (1, 2.0, '3') ORDER BY id",
     "SELECT id FROM f WHERE r IN (0.5, 3, '2.25') ORDER BY id", "SELECT id FROM f WHERE t IN ('10', 10) ORDER BY id",
     "SELECT id FROM f WHERE id = (i AND (id OR id)) ORDER BY id", "SELECT id FROM f WHERE (i OR id) AND (r OR i) ORDER BY id",
-    "SELECT count(*) FROM f WHERE id = ('10' IN (n))",
+    "SELECT count(*) FROM f WHERE id = ('10' IN (n))", "SELECT id FROM f WHERE id = id NOT BETWEEN id AND id ORDER BY id",
+    "SELECT id FROM f WHERE id NOT BETWEEN id AND id = id ORDER BY id",
 ]
 
 

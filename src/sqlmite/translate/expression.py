@@ -542,8 +542,12 @@ def _check_precedence(node: exp.Expression) -> None:
     """sqlglot and SQLite rank comparison operators differently (SQLite: LIKE, GLOB, IS, IN,
     BETWEEN and = below < <= > >=): an unparenthesized operator of that family directly under
     another could be regrouped, so it is refused rather than guessed."""
+    if isinstance(node, exp.Not) and isinstance(node.this, _LOOSE):  # NOT BETWEEN / NOT IN / NOT LIKE
+        node = node.this
     if isinstance(node, _LOOSE) and not isinstance(node, exp.Escape):
         for child in (node.this, node.args.get("expression")):
+            if isinstance(child, exp.Not) and isinstance(child.this, _LOOSE):
+                child = child.this
             if isinstance(child, _LOOSE):
                 raise NotSupportedError(f"{node.sql(dialect='sqlite')}: comparison operators chained without "
                                         "parentheses; add them")
