@@ -291,7 +291,8 @@ def test_regression(pair: Pair, sql: str) -> None:
 
 FUZZ = settings(max_examples=50, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
-FUZZ_SLOW = settings(FUZZ, max_examples=2000, derandomize=False)
+FUZZ_SLOW = settings(FUZZ, max_examples=2000, derandomize=False,
+                     database=settings.default.database)  # a find is kept, to be replayed
 
 
 @FUZZ
