@@ -89,19 +89,20 @@ def _triggers(engine: Engine, schema: SqliteSchema, plan: SchemaPlan, before: di
               dropped_anyway: set[str]) -> list[str]:
     """DROP FUNCTION ... CASCADE for triggers gone or changed, the PL/pgSQL of new or changed ones."""
     after = {t.name.lower(): t.sql for t in schema.triggers}
-    out = []
-    for name in (set(before) | dropped_anyway):
-        if name not in after or before.get(name) != after[name] or name in dropped_anyway:
-            out.append(f"DROP FUNCTION IF EXISTS {quote_ident(engine.pg_schema)}."
-                       f"{quote_ident(pg_ident(f'_sqlmite_trg_{name}'))} CASCADE")
+    changed = {n for n in set(before) | set(after) if before.get(n) != after.get(n)} | dropped_anyway
+    # A table whose triggers changed gets all of them made again, ranked newest first.
+    tables = {t.tbl_name.lower() for t in schema.triggers if t.name.lower() in changed}
+    remade = changed | {t.name.lower() for t in schema.triggers if t.tbl_name.lower() in tables}
+    out = [f"DROP FUNCTION IF EXISTS {quote_ident(engine.pg_schema)}.{quote_ident(pg_ident(f'_sqlmite_trg_{name}'))} "
+           "CASCADE" for name in sorted(remade & (set(before) | dropped_anyway))]
     catalog = Catalog(engine.pg_schema, schema, plan.tables)
     literal = literal_with(engine.pg)
-    for row in schema.triggers:
-        if row.name.lower() in before and before[row.name.lower()] == row.sql and row.name.lower() not in dropped_anyway:
+    for rank, row in enumerate(schema.triggers):  # sqlite_master order: the order they were created in
+        if row.name.lower() not in remade:
             continue
         others = [t.sql or "" for t in schema.triggers if t.name.lower() != row.name.lower()]
         out.extend(translate_trigger(row.sql or "", catalog, engine.pg_schema, others, literal,
-                                     engine.shadow.coerce).statements)
+                                     engine.shadow.coerce, rank).statements)
     return out
 
 

@@ -20,8 +20,9 @@ UPDATE other SET ... [WHERE ...],              as ``statements.change`` translat
 Why the subset: PostgreSQL runs AFTER ROW triggers when the statement ends, SQLite after each
 row, which the engine evens out by writing a table with triggers one row at a time, in SQLite's
 rowid order; SQLite's default ``recursive_triggers = OFF`` is a per-trigger flag (a body may
-write its own table without firing itself again); one trigger per table, event and timing, on a
-body whose other tables have no triggers, keeps the order triggers fire in the same. BEFORE triggers
+write its own table without firing itself again); one trigger per table, timing; several on one table
+fire newest first in both (PostgreSQL's trigger names carry the rank); a body whose other tables
+have no triggers keeps nesting out of it. BEFORE triggers
 that change rows, INSTEAD OF and TEMP triggers, RAISE other than ABORT and subqueries in a body
 are refused by name. Values
 a body reads that only the overflow holds (a stray in NEW or OLD, or in a column it compares)
@@ -68,9 +69,11 @@ class Trigger:
 
 
 def translate_trigger(create_sql: str, catalog: Catalog, pg_schema: str, others: list[str],
-                      literal: Callable[[object], str], coerce: Callable[[str, SqliteValue], SqliteValue]) -> Trigger:
-    """The PL/pgSQL for one trigger; ``others`` are the other triggers' CREATE statements (one
-    per table and event; none on a table the body writes), ``literal`` renders a bound value."""
+                      literal: Callable[[object], str], coerce: Callable[[str, SqliteValue], SqliteValue],
+                      rank: int = 0) -> Trigger:
+    """The PL/pgSQL for one trigger; ``others`` are the other triggers' CREATE statements (none
+    on another table the body writes), ``literal`` renders a bound value, ``rank`` is the trigger's
+    place in its table's creation order: SQLite fires the newest first, PostgreSQL by name."""
     found = _HEADER.match(create_sql)
     if found is None:
         raise NotSupportedError("this CREATE TRIGGER form: not supported yet")
@@ -81,13 +84,6 @@ def translate_trigger(create_sql: str, catalog: Catalog, pg_schema: str, others:
         raise NotSupportedError(f"{what}: TEMP and INSTEAD OF triggers are not supported yet")
     event = found["event"].split()[0].upper()
     mapped = catalog.get(table_name)
-    for other in others:
-        theirs = _HEADER.match(other)
-        if theirs and _unquote(theirs["table"]).lower() == table_name.lower() and \
-                theirs["event"].split()[0].upper() == event and \
-                (theirs["time"] or "BEFORE").split()[0].upper() == timing:
-            raise NotSupportedError(f"{what}: a second {timing} trigger on {table_name!r} for {event}: the order "
-                                    "several fire in is not kept yet")
     # NEW and OLD are only ever named qualified: an unqualified name is the statement's table's.
     everything = frozenset(k.lower() for k in mapped.refs)
     sources = [Source("NEW", mapped, "NEW", everything), Source("OLD", mapped, "OLD", everything)]
@@ -165,7 +161,9 @@ $sqlmite_trigger$"""
         plan_columns = {c.name.lower(): c.pg_name for c in mapped.plan.columns}
         names = [_unquote(c.strip()) for c in re.split(r"\s*,\s*", found["cols"])]
         columns = " OF " + ", ".join(quote_ident(plan_columns[c.lower()]) for c in names)
-    trigger = (f"CREATE TRIGGER {quote_ident(pg_name)} {timing} {event}{columns} ON {mapped.qtable} "
+    # PostgreSQL fires a table's triggers in name order: newest first, as SQLite does.
+    ordered = pg_ident(f"_sqlmite_{9999 - rank:04d}_{name}")
+    trigger = (f"CREATE TRIGGER {quote_ident(ordered)} {timing} {event}{columns} ON {mapped.qtable} "
                f"FOR EACH ROW EXECUTE FUNCTION {quote_ident(pg_schema)}.{quote_ident(pg_name)}()")
     return Trigger(name, mapped.table.name, pg_name, [function, trigger])
 
