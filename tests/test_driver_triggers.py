@@ -124,6 +124,21 @@ SELF = [  # a body that writes its own table: SQLite's recursive_triggers = OFF 
     "SELECT changes(), total_changes()",
 ]
 
+BEFORE = [
+    "CREATE TABLE acct (id INTEGER PRIMARY KEY, balance INTEGER)",
+    "CREATE TABLE seen (n INTEGER PRIMARY KEY, what TEXT, b INTEGER)",
+    "CREATE TRIGGER before_ins BEFORE INSERT ON acct BEGIN INSERT INTO seen (what, b) VALUES ('ins', NEW.balance); END",
+    ("CREATE TRIGGER before_upd BEFORE UPDATE ON acct BEGIN INSERT INTO seen (what, b) "
+    "VALUES ('upd ' || OLD.id, NEW.balance - OLD.balance); END"),
+    "CREATE TRIGGER before_del BEFORE DELETE ON acct BEGIN DELETE FROM seen WHERE b = OLD.balance; END",
+    "INSERT INTO acct (balance) VALUES (5), (7)",
+    "UPDATE acct SET balance = balance * 2",
+    "DELETE FROM acct WHERE id = 1",
+    "SELECT * FROM seen ORDER BY n",
+    "SELECT * FROM acct ORDER BY id",
+    "SELECT total_changes()",
+]
+
 MANY = [  # several triggers on one table fire newest first, and one's write fires the others
     "CREATE TABLE doc (id INTEGER PRIMARY KEY, body TEXT, version INTEGER DEFAULT 0, edits INTEGER DEFAULT 0)",
     "CREATE TRIGGER bump AFTER UPDATE OF body ON doc BEGIN UPDATE doc SET version = version + 1 WHERE id = NEW.id; END",
@@ -148,7 +163,8 @@ MANY = [  # several triggers on one table fire newest first, and one's write fir
 ]
 
 
-@pytest.mark.parametrize("steps", [AUDIT, ORDER, CHECKS, SELF, MANY], ids=["audit", "order", "checks", "self", "many"])
+@pytest.mark.parametrize("steps", [AUDIT, ORDER, CHECKS, SELF, BEFORE, MANY],
+                         ids=["audit", "order", "checks", "self", "before", "many"])
 def test_triggers_leave_what_sqlite_leaves(pg_dsn: str, steps: list[str]) -> None:
     reference = sqlite3.connect(":memory:")
     ours = sqlmite.connect("triggers.db", database_url=pg_dsn, schema=f"trg_{uuid.uuid4().hex[:8]}")
@@ -165,11 +181,12 @@ def test_triggers_leave_what_sqlite_leaves(pg_dsn: str, steps: list[str]) -> Non
 
 
 @pytest.mark.parametrize("sql", [
-    "CREATE TRIGGER r1 BEFORE INSERT ON a BEGIN INSERT INTO b VALUES (NEW.x); END",  # BEFORE that writes
+    "CREATE TRIGGER r1 BEFORE INSERT ON a BEGIN UPDATE a SET x = 1; END",  # BEFORE writing its own table
     "CREATE TRIGGER r2 AFTER INSERT ON a BEGIN INSERT INTO b SELECT x FROM a; END",  # INSERT ... SELECT
     "CREATE TRIGGER r3 AFTER INSERT ON a BEGIN SELECT RAISE(IGNORE); END",  # RAISE other than ABORT
     "CREATE TRIGGER r4 AFTER INSERT ON a BEGIN INSERT INTO b VALUES ((SELECT count(*) FROM a)); END",  # subquery
     "CREATE TEMP TRIGGER r5 AFTER INSERT ON a BEGIN INSERT INTO b VALUES (NEW.x); END",
+    "CREATE TRIGGER r6 BEFORE INSERT ON a BEGIN INSERT INTO b VALUES (NEW.rowid); END",  # rowid not chosen yet
 ])
 def test_refused_triggers_say_why(pg_dsn: str, sql: str) -> None:
     ours = sqlmite.connect("refused.db", database_url=pg_dsn, schema=f"trr_{uuid.uuid4().hex[:8]}")

@@ -6,8 +6,8 @@ SQLite                                         PostgreSQL
 CREATE TRIGGER t AFTER INSERT|UPDATE [OF c]|   a PL/pgSQL function and AFTER ... FOR EACH ROW
   DELETE ON tbl [FOR EACH ROW] [WHEN w]          trigger; WHEN as IF, NEW./OLD. as NEW."c"/OLD."c"
   BEGIN ... END
-CREATE TRIGGER t BEFORE ... whose body only     a BEFORE ... FOR EACH ROW trigger returning the row
-  checks (RAISE, below)
+CREATE TRIGGER t BEFORE ... (bodies as above,   a BEFORE ... FOR EACH ROW trigger returning the row
+  not writing tbl itself)
 SELECT RAISE(ABORT, 'm') [WHERE c],             IF c THEN RAISE EXCEPTION (SQLSTATE SQMT2): SQLite's
   SELECT CASE WHEN c THEN RAISE(ABORT, 'm')     IntegrityError 'm', SQLITE_CONSTRAINT_TRIGGER
   ... END
@@ -19,14 +19,14 @@ UPDATE other SET ... [WHERE ...],              as ``statements.change`` translat
 
 Why the subset: PostgreSQL runs AFTER ROW triggers when the statement ends, SQLite after each
 row, which the engine evens out by writing a table with triggers one row at a time, in SQLite's
-rowid order; SQLite's default ``recursive_triggers = OFF`` is a per-trigger flag (a body may
-write its own table without firing itself again); one trigger per table, timing; several on one table
-fire newest first in both (PostgreSQL's trigger names carry the rank); a body whose other tables
-have no triggers keeps nesting out of it. BEFORE triggers
-that change rows, INSTEAD OF and TEMP triggers, RAISE other than ABORT and subqueries in a body
-are refused by name. Values
-a body reads that only the overflow holds (a stray in NEW or OLD, or in a column it compares)
-stop the statement with ``NotSupportedError`` (SQLSTATE ``SQMT1``), never a different answer.
+rowid order. SQLite's default ``recursive_triggers = OFF`` is a per-trigger flag (a body may
+write its own table without firing itself again). Several triggers on one table fire newest
+first in both (PostgreSQL's trigger names carry the rank). Refused by name: a body that writes
+another table with triggers of its own (nesting), a BEFORE trigger that writes its own table
+(undefined in SQLite) or reads NEW's rowid on INSERT (not chosen yet), INSTEAD OF and TEMP
+triggers, RAISE other than ABORT, subqueries in a body. Values a body reads that only the
+overflow holds (a stray in NEW or OLD, or in a column it compares) stop the statement with
+``NotSupportedError`` (SQLSTATE ``SQMT1``), never a different answer.
 The changes a body makes are counted (``sqlmite.trigger_changes``) for ``total_changes()``.
 """
 
@@ -89,6 +89,7 @@ def translate_trigger(create_sql: str, catalog: Catalog, pg_schema: str, others:
     sources = [Source("NEW", mapped, "NEW", everything), Source("OLD", mapped, "OLD", everything)]
     body: list[tuple[str, bool]] = []  # (PL/pgSQL, whether it changes rows to count)
     written: set[str] = set()
+    written_all: set[str] = set()
     try:
         parsed = sqlglot.parse(found["body"], read="sqlite")
     except sqlglot.errors.ParseError:
@@ -113,12 +114,18 @@ def translate_trigger(create_sql: str, catalog: Catalog, pg_schema: str, others:
             guards.extend(_guards(change.checked, what))
         else:
             raise NotSupportedError(f"{what}: only INSERT, UPDATE and DELETE in its body so far")
+        written_all.add(target.table.name.lower())
         if target.table.name.lower() != table_name.lower():  # its own table: the guard below stops recursion
             written.add(target.table.name.lower())
         body.append((statement, True))
-    if timing == "BEFORE" and any(counts for _, counts in body):
-        raise NotSupportedError(f"{what}: a BEFORE trigger that changes rows (SQLite runs it before each row, with "
-                                "the row not yet written): only RAISE(ABORT, ...) checks so far")
+    if timing == "BEFORE" and table_name.lower() in written_all:
+        raise NotSupportedError(f"{what}: a BEFORE trigger that writes its own table (SQLite leaves the outcome "
+                                "undefined)")
+    if timing == "BEFORE" and event == "INSERT":
+        rowids = {"rowid", "_rowid_", "oid", (mapped.table.rowid_alias or "").lower()} - {""}
+        if any(c.table.upper() == "NEW" and c.name.lower() in rowids for n in parsed if n is not None
+               for c in n.find_all(exp.Column)):
+            raise NotSupportedError(f"{what}: NEW's rowid in a BEFORE INSERT trigger (SQLite has not chosen it yet)")
     for other in others:
         theirs = _HEADER.match(other)
         if theirs and _unquote(theirs["table"]).lower() in written:
