@@ -10,11 +10,15 @@ from typing import Any
 import psycopg
 from psycopg import errors as pgerrors
 
+from sqlmite.mapping.sqlstates import (
+    NOT_SUPPORTED_STATE,
+    RAISE_STATE,
+    SQLITE_ERROR_STATE,
+)
 from sqlmite.mapping.values import PgType, SqliteValue, decode_stray, from_native
 from sqlmite.translate.catalog import Catalog
 from sqlmite.translate.errors import IntegrityError, NotSupportedError, OperationalError
 from sqlmite.translate.query import Output
-from sqlmite.translate.triggers import RAISE_STATE, STRAY_STATE
 
 
 def reader(output: Output) -> tuple[Callable[[Sequence[Any]], SqliteValue], int]:
@@ -30,6 +34,8 @@ def reader(output: Output) -> tuple[Callable[[Sequence[Any]], SqliteValue], int]
             return from_native(pg_type, native) if native is not None else None
 
         return column, len(output.sql)
+    if output.tagged:
+        return (lambda values: None if values[0] is None else decode_stray(values[0])), 1
     if output.integer_sum:
         def total(values: Sequence[Any]) -> SqliteValue:
             value = computed(values[0])
@@ -106,14 +112,16 @@ def sqlite_error(exc: psycopg.Error, catalog: Catalog) -> Exception:
         return IntegrityError("FOREIGN KEY constraint failed", "SQLITE_CONSTRAINT_FOREIGNKEY")
     first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     state = exc.sqlstate or ""
-    if state == STRAY_STATE:  # a trigger would have read a stray value
+    if state == NOT_SUPPORTED_STATE:  # e.g. a trigger would have read a stray value
         return NotSupportedError(diag.message_primary or first)
+    if state == SQLITE_ERROR_STATE:  # SQLite fails here too, with this message
+        return OperationalError(diag.message_primary or first)
     if state == RAISE_STATE:  # a trigger's RAISE(ABORT, message)
         return IntegrityError(diag.message_primary or "", "SQLITE_CONSTRAINT_TRIGGER")
     if state == "22003" and "bigint out of range" in first:
         return NotSupportedError("integer overflow: SQLite would go on computing in floating point (REAL) here, "
                                  "which sqlmite cannot follow; not supported")
-    if state.startswith("42") or state in ("22003", "22012", "22P02", "2201E", "22023"):
+    if state.startswith("42") or state in ("22003", "22012", "22P02", "22P05", "2201E", "22023"):
         # PostgreSQL could not type or compute the translation as SQLite would (a value out of
         # range, a grouping SQLite allows): refuse rather than answer differently.
         return NotSupportedError(f"PostgreSQL cannot evaluate this statement as SQLite does: {first}")

@@ -36,6 +36,7 @@ from sqlmite.mapping.metadata import (
     load_tables,
 )
 from sqlmite.mapping.values import SqliteValue
+from sqlmite.sqlite.dialect import DIALECT
 from sqlmite.translate.cache import Template, sentinels, shape, template
 from sqlmite.translate.catalog import Catalog, Mapped
 from sqlmite.translate.errors import (
@@ -423,7 +424,7 @@ class Engine(Writes):
 
 def _parse(sql: str, strict: bool = True) -> exp.Expression | None:
     try:
-        return sqlglot.parse_one(sql, read="sqlite")
+        return sqlglot.parse_one(sql, read=DIALECT)
     except sqlglot.errors.ParseError:
         if not strict:
             return None

@@ -14,6 +14,7 @@ from sqlmite.dbapi.answers import row_reader
 from sqlmite.dbapi.result import Result, description_of
 from sqlmite.mapping.expressions import quote_ident, quote_literal
 from sqlmite.mapping.values import SqliteValue, fits
+from sqlmite.sqlite.dialect import DIALECT
 from sqlmite.translate import statements
 from sqlmite.translate.catalog import Catalog, Mapped
 from sqlmite.translate.errors import Error, NotSupportedError
@@ -145,7 +146,7 @@ class Writes:
         if not conditions:
             return
         expr = QueryExpression([Source(mapped.table.name, mapped, "t0")], self.catalog)
-        where = expr.condition(sqlglot.parse_one(" OR ".join(f"({c})" for c in conditions), read="sqlite"))
+        where = expr.condition(sqlglot.parse_one(" OR ".join(f"({c})" for c in conditions), read=DIALECT))
         self._refuse_strays(expr.used)
         self.pg.execute(f"DELETE FROM {mapped.qtable} AS t0 WHERE {where}")
 
@@ -232,7 +233,7 @@ def _escaped(sql: str) -> str:
 def _values(rows: list[tuple[SqliteValue, ...]]) -> exp.Values:
     """Rows as a VALUES clause of SQLite literals (each row is then stored as SQLite would)."""
     text = ", ".join("(" + ", ".join(literal(v) for v in row) + ")" for row in rows)  # one parse for all rows
-    parsed = sqlglot.parse_one(f"INSERT INTO x VALUES {text}", read="sqlite")
+    parsed = sqlglot.parse_one(f"INSERT INTO x VALUES {text}", read=DIALECT)
     assert isinstance(parsed.expression, exp.Values)
     return parsed.expression
 

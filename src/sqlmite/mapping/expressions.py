@@ -37,6 +37,7 @@ from sqlglot import exp
 from sqlmite.errors import UnsupportedSchemaError
 from sqlmite.mapping.affinity import Affinity
 from sqlmite.mapping.values import AFFINITY_DEFAULT, PgType, fits
+from sqlmite.sqlite.dialect import DIALECT
 
 NUMERIC_AFFINITIES = (Affinity.INTEGER, Affinity.REAL, Affinity.NUMERIC)
 TIME_FORMATS = {
@@ -110,7 +111,7 @@ class SchemaExpression:
 
     def parse(self, sql: str) -> exp.Expression:
         try:
-            return sqlglot.parse_one(sql, read="sqlite")
+            return sqlglot.parse_one(sql, read=DIALECT)
         except sqlglot.errors.ParseError as exc:
             raise self.unsupported(f"cannot parse {sql!r}: {exc.errors[0]['description']}") from None
 

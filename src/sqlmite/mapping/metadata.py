@@ -20,6 +20,7 @@ import psycopg
 
 from sqlmite import __version__
 from sqlmite.mapping.datetime_sql import DATETIME_FUNCTIONS
+from sqlmite.mapping.json_sql import JSON_FUNCTIONS
 from sqlmite.mapping.ddl import ColumnPlan, SchemaPlan, Statement, TablePlan
 from sqlmite.mapping.values import PgType
 from sqlmite.sqlite.schema import MasterRow, SqliteSchema
@@ -243,7 +244,7 @@ class DatabaseInfo:
 
 
 def metadata_statements() -> list[Statement]:
-    return [*METADATA_DDL, *DATETIME_FUNCTIONS]
+    return [*METADATA_DDL, *DATETIME_FUNCTIONS, *JSON_FUNCTIONS]
 
 
 def save_metadata(conn: psycopg.Connection, schema: SqliteSchema, plan: SchemaPlan, source: str | None,

@@ -19,6 +19,7 @@ from sqlglot.tokens import Token, TokenType
 
 from sqlmite.errors import SourceError, UnsupportedSchemaError
 from sqlmite.mapping.affinity import Affinity, affinity_of
+from sqlmite.sqlite.dialect import DIALECT
 
 INTERNAL_TABLES = ("sqlite_sequence", "sqlite_stat1", "sqlite_stat2", "sqlite_stat3", "sqlite_stat4")
 SQLMITE_PREFIX = "_sqlmite_"  # objects the sync sidecar installs in an application's file
@@ -201,7 +202,7 @@ def _depth_at(tokens: list[Token], start: int, end: int) -> int:
 def _parse_create_index(sql: str, name: str) -> tuple[list[str], str | None]:
     """Expression SQL of each key (SQLite dialect text) and the WHERE clause of a CREATE INDEX."""
     try:
-        tree = sqlglot.parse_one(sql, read="sqlite")
+        tree = sqlglot.parse_one(sql, read=DIALECT)
     except sqlglot.errors.ParseError as exc:
         raise UnsupportedSchemaError(f"index {name!r}", f"cannot parse its SQL: {exc.errors[0]['description']}") from None
     params = tree.find(exp.IndexParameters)

@@ -19,6 +19,8 @@ lag, lead, first_value,     same                                            the 
 aggregates OVER (...)       the aggregate above, OVER (...)
 group_concat(x [, s]        string_agg(x::text, s ORDER BY ...)             text or integers; ORDER BY required:
   ORDER BY ...)                                                             without, SQLite's scan order decides
+json_group_array,           see json.py                                     ORDER BY required, as group_concat
+  json_group_object
 ==========================  ==============================================  =========================================
 
 Named windows (``WINDOW w AS``), ``FILTER``, and frame offsets that are not literals are refused.
@@ -32,11 +34,12 @@ from sqlglot import exp
 
 from sqlmite.mapping.values import AFFINITY_DEFAULT, PgType
 from sqlmite.translate.errors import NotSupportedError
+from sqlmite.translate.json import aggregate_json
 
 if TYPE_CHECKING:
     from sqlmite.translate.expression import QueryExpression
 
-AGGREGATES = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.GroupConcat)
+AGGREGATES = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.GroupConcat, exp.JSONArrayAgg, exp.JSONObjectAgg)
 _RANKING = {exp.RowNumber: "row_number", exp.Rank: "rank", exp.DenseRank: "dense_rank", exp.Ntile: "ntile",
             exp.PercentRank: "percent_rank", exp.CumeDist: "cume_dist"}
 _VALUE = {exp.Lag: "lag", exp.Lead: "lead", exp.FirstValue: "first_value", exp.LastValue: "last_value",
@@ -76,6 +79,9 @@ def aggregate_sql(expr: QueryExpression, node: exp.Expression, over: str = "") -
         return f"{'min' if isinstance(node, exp.Min) else 'max'}({expr._emit(node.this)}){over}"
     if isinstance(node, exp.GroupConcat):
         return _group_concat(expr, node, over)
+    json_group = aggregate_json(expr, node, over, sort_key)
+    if json_group is not None:
+        return json_group
     total = is_total(node)
     if isinstance(node, (exp.Sum, exp.Avg)) or total:
         argument = node.expressions[0] if total else node.this
@@ -103,7 +109,7 @@ def aggregate_class(expr: QueryExpression, node: exp.Expression) -> str | None:
     """The storage class an aggregate or window function gives; None when unknown or not one."""
     if isinstance(node, exp.Window):
         return _window_class(expr, node)
-    if isinstance(node, exp.GroupConcat):
+    if isinstance(node, (exp.GroupConcat, exp.JSONArrayAgg, exp.JSONObjectAgg)):
         return "TEXT"
     if isinstance(node, exp.Count):
         return "INTEGER"

@@ -11,6 +11,7 @@ from sqlglot import exp
 from sqlmite.mapping.ddl import ROWID_NAMES, TablePlan, column_refs
 from sqlmite.mapping.expressions import ColumnRef
 from sqlmite.migrate.rows import pg_table
+from sqlmite.sqlite.dialect import DIALECT
 from sqlmite.sqlite.schema import Index, SqliteSchema, Table
 from sqlmite.translate.errors import NotSupportedError
 
@@ -59,7 +60,7 @@ class Catalog:
         self.views: dict[str, tuple[exp.Expression, list[str]]] = {}
         for row in schema.views:
             try:
-                create = sqlglot.parse_one(row.sql or "", read="sqlite")
+                create = sqlglot.parse_one(row.sql or "", read=DIALECT)
             except sqlglot.errors.ParseError:
                 continue
             if isinstance(create, exp.Create) and create.expression is not None:

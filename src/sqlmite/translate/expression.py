@@ -21,6 +21,7 @@ replace(x, y, z)            replace(x, y, z)                                text
 max(a, b), min(a, b)        CASE WHEN a or b IS NULL THEN NULL ELSE ...     GREATEST/LEAST skip NULLs
 aggregates, windows         see aggregates.py
 CAST, hex, quote, round     see functions.py
+json_extract, ->, ->>, ...  see json.py
 date, time, datetime,       see datetime.py
   julianday, unixepoch,
   strftime
@@ -62,6 +63,8 @@ from sqlmite.translate.functions import (
     function_class,
     function_sql,
 )
+from sqlmite.translate.json import call_of as json_call
+from sqlmite.translate.json import json_class, json_sql
 from sqlmite.translate.params import literal_node
 from sqlmite.translate.patterns import glob_sql, like_sql
 
@@ -351,6 +354,9 @@ class QueryExpression(SchemaExpression):
         called = function_sql(self, node)
         if called is not None:
             return called
+        jsoned = json_sql(self, node)
+        if jsoned is not None:
+            return jsoned
         if isinstance(node, exp.Exists):
             return f"EXISTS ({self._subquery(node.this)})"
         if isinstance(node, exp.In) and node.args.get("query") is not None:
@@ -450,6 +456,8 @@ class QueryExpression(SchemaExpression):
         timed = datetime_class(node) or function_class(node)
         if timed is not None:
             return timed
+        if json_call(node) is not None:
+            return json_class(node)
         if _constant(node):
             value = sqlite_eval(node.sql(dialect="sqlite"))
             return {int: "INTEGER", float: "REAL", str: "TEXT", bytes: "BLOB"}.get(type(value), "NULL")
@@ -501,7 +509,8 @@ class QueryExpression(SchemaExpression):
             branches = [i.args["true"] for i in node.args.get("ifs") or []] + [node.args.get("default") or exp.Null()]
             classes = {self.sqlite_class(b) for b in branches} - {"NULL"}
             return classes.pop() if len(classes) == 1 else ("NULL" if not classes else None)
-        if isinstance(node, (exp.Sum, exp.Min, exp.Max, exp.Avg, exp.GroupConcat)) or is_total(node):
+        if isinstance(node, (exp.Sum, exp.Min, exp.Max, exp.Avg, exp.GroupConcat, exp.JSONArrayAgg,
+                             exp.JSONObjectAgg)) or is_total(node):
             return aggregate_class(self, node)
         if isinstance(node, exp.Exists) or (isinstance(node, exp.In) and node.args.get("query") is not None):
             return "INTEGER"

@@ -19,6 +19,7 @@ from sqlglot import exp
 from sqlglot.dialects.sqlite import SQLite
 from sqlglot.tokens import TokenType
 
+from sqlmite.sqlite.dialect import DIALECT
 from sqlmite.translate.errors import ProgrammingError
 
 _TOKENIZER = SQLite().tokenizer_class()
@@ -44,7 +45,7 @@ def literal(value: Any) -> str:
 
 def literal_node(value: Any) -> exp.Expression:
     """The SQLite literal for a value as a sqlglot node (what a bound parameter reads as)."""
-    return sqlglot.parse_one(literal(value), read="sqlite")
+    return sqlglot.parse_one(literal(value), read=DIALECT)
 
 
 def parameter_keys(sql: str, mapping: bool = False) -> list[str | int]:

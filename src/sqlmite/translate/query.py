@@ -27,6 +27,7 @@ from sqlmite.translate.aggregates import has_aggregate, sort_key
 from sqlmite.translate.catalog import Catalog, Derived, Mapped
 from sqlmite.translate.errors import NotSupportedError
 from sqlmite.translate.expression import QueryExpression, Source
+from sqlmite.translate.json import tagged_sql, varies
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Output:
     sql: list[str]
     column: tuple[Mapped, str] | None = None  # a bare column: decoded by its table's codec
     integer_sum: bool = False  # sum() of integers: SQLite fails past 64 bits, numeric does not
+    tagged: bool = False  # a value whose class varies per row (json_extract), tagged as overflow values are
 
 
 @dataclass
@@ -385,6 +387,8 @@ def _output(value: exp.Expression, expr: QueryExpression, origin: tuple[str | No
             return Output([native], (source.mapped, column.name))
         overflow = f"{source.alias}.\"_sqlmite_overflow\" -> {quote_literal(column.name)}"
         return Output([native, overflow], (source.mapped, column.name))
+    if varies(inner):
+        return Output([tagged_sql(expr, inner)], tagged=True)
     if expr.sqlite_class(value) is None:
         raise NotSupportedError(f"result {value.sql(dialect='sqlite')}: its values may be of more than one storage "
                                 "class, which PostgreSQL would turn into one; not supported yet")

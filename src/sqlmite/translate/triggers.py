@@ -43,14 +43,14 @@ from sqlglot import exp
 
 from sqlmite.mapping.ddl import OVERFLOW_COLUMN, pg_ident
 from sqlmite.mapping.expressions import quote_ident, quote_literal
+from sqlmite.mapping.sqlstates import NOT_SUPPORTED_STATE, RAISE_STATE
 from sqlmite.mapping.values import SqliteValue
+from sqlmite.sqlite.dialect import DIALECT
 from sqlmite.translate import statements
 from sqlmite.translate.catalog import Catalog, Mapped
 from sqlmite.translate.errors import NotSupportedError
 from sqlmite.translate.expression import QueryExpression, Source
 
-STRAY_STATE = "SQMT1"  # raised by a trigger function that would read a stray value
-RAISE_STATE = "SQMT2"  # a body's RAISE(ABORT, message)
 _NAME = r'(?:"(?:[^"]|"")+"|`[^`]+`|\[[^\]]+\]|[A-Za-z_][A-Za-z0-9_$]*)'
 _HEADER = re.compile(
     rf"^\s*CREATE\s+(?P<temp>TEMP\s+|TEMPORARY\s+)?TRIGGER\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:{_NAME}\s*\.\s*)?"
@@ -91,7 +91,7 @@ def translate_trigger(create_sql: str, catalog: Catalog, pg_schema: str, others:
     written: set[str] = set()
     written_all: set[str] = set()
     try:
-        parsed = sqlglot.parse(found["body"], read="sqlite")
+        parsed = sqlglot.parse(found["body"], read=DIALECT)
     except sqlglot.errors.ParseError:
         raise NotSupportedError(f"{what}: its body is not understood by the translator") from None
     guards: list[str] = []
@@ -134,7 +134,7 @@ def translate_trigger(create_sql: str, catalog: Catalog, pg_schema: str, others:
     condition = "TRUE"
     if found["when"]:
         expr = QueryExpression(sources, catalog)
-        condition = expr.condition(sqlglot.parse_one(found["when"], read="sqlite"))
+        condition = expr.condition(sqlglot.parse_one(found["when"], read=DIALECT))
         guards.extend(_guards(expr.used, what))
     pg_name = pg_ident(f"_sqlmite_trg_{name}")
     counted = "\n".join(f"    {s};\n    GET DIAGNOSTICS n = ROW_COUNT;\n    changed := changed + n;" if counts
@@ -253,7 +253,7 @@ def _guards(used: dict[str, tuple[Mapped, set[str]]], what: str) -> list[str]:
         else:
             test = (f"EXISTS (SELECT 1 FROM {mapped.qtable} WHERE {quote_ident(OVERFLOW_COLUMN)} IS NOT NULL "
                     f"AND {quote_ident(OVERFLOW_COLUMN)} ?| {keys})")
-        out.append(f"IF {test} THEN RAISE EXCEPTION USING ERRCODE = '{STRAY_STATE}', MESSAGE = {message}; END IF;")
+        out.append(f"IF {test} THEN RAISE EXCEPTION USING ERRCODE = '{NOT_SUPPORTED_STATE}', MESSAGE = {message}; END IF;")
     return out
 
 

@@ -1,0 +1,105 @@
+"""SQLite's JSON functions as PostgreSQL functions over JSON held in text.
+
+SQLite keeps JSON text as written: ``json()`` only removes whitespace (numbers and string escapes
+stay verbatim), an object may repeat a key (a path finds the first), and a path step into a
+scalar is NULL. PostgreSQL's ``json`` type (not ``jsonb``, which reorders keys, drops duplicates
+and rewrites numbers) also keeps the text as written, so these functions walk ``json`` values.
+PostgreSQL reads RFC 8259 JSON only; text SQLite's lenient reader also takes (JSON5, raw control
+characters in strings) fails here with ``NotSupportedError`` (SQLSTATE ``SQMT1``), never with a
+different answer. The translator (``translate/json.py``) parses paths and calls these.
+"""
+
+from __future__ import annotations
+
+from sqlmite.mapping.ddl import Statement
+from sqlmite.mapping.sqlstates import NOT_SUPPORTED_STATE, SQLITE_ERROR_STATE
+
+JSON_FUNCTIONS: tuple[Statement, ...] = (
+    # The document: RFC 8259 text as json, or an error. json_valid() asks the same question.
+    Statement(f"""CREATE OR REPLACE FUNCTION sqlmite.json_doc(t text) RETURNS json
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  RETURN t::json;
+EXCEPTION WHEN invalid_text_representation THEN
+  RAISE EXCEPTION USING ERRCODE = '{NOT_SUPPORTED_STATE}', MESSAGE = 'malformed JSON, or JSON only SQLite''s lenient '
+    'reader takes (JSON5, raw control characters): sqlmite reads RFC 8259 JSON';
+END $$""", "function sqlmite.json_doc"),
+    Statement("""CREATE OR REPLACE FUNCTION sqlmite.json_valid(t text) RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  IF t IS NULL THEN RETURN NULL; END IF;
+  PERFORM t::json;
+  RETURN 1;
+EXCEPTION WHEN invalid_text_representation THEN
+  RETURN 0;
+END $$""", "function sqlmite.json_valid"),
+    # SQLite's text of a JSON value: the value as written, without whitespace outside strings.
+    Statement(r"""CREATE OR REPLACE FUNCTION sqlmite.json_min(j json) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT regexp_replace(j::text, '("(?:[^"\\]|\\.)*")|[ \t\n\r]+', '\1', 'g')
+$$""", "function sqlmite.json_min"),
+    # A path's value: steps 'k<key>' (an object's first member of that key), 'i<n>' (an array's
+    # element n), '#<n>' (the element n from the end). NULL where the path leads nowhere.
+    Statement("""CREATE OR REPLACE FUNCTION sqlmite.json_at(j json, steps text[]) RETURNS json
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  step text;
+  n int;
+BEGIN
+  FOREACH step IN ARRAY steps LOOP
+    IF j IS NULL THEN RETURN NULL; END IF;
+    IF left(step, 1) = 'k' THEN
+      IF json_typeof(j) <> 'object' THEN RETURN NULL; END IF;
+      SELECT e.value INTO j FROM json_each(j) WITH ORDINALITY AS e(key, value, at)
+        WHERE e.key = substr(step, 2) ORDER BY e.at LIMIT 1;
+      IF NOT FOUND THEN RETURN NULL; END IF;
+    ELSE
+      IF json_typeof(j) <> 'array' THEN RETURN NULL; END IF;
+      n := substr(step, 2)::int;
+      IF left(step, 1) = '#' THEN n := json_array_length(j) - n; END IF;
+      IF n < 0 THEN RETURN NULL; END IF;
+      j := j -> n;
+    END IF;
+  END LOOP;
+  RETURN j;
+END $$""", "function sqlmite.json_at"),
+    # json_extract's SQL value, tagged with its storage class as the data mapper's overflow
+    # values are: true/false 1/0, integers that fit 64 bits as integers, other numbers as reals
+    # (their text, converted by the reader), strings unescaped, arrays and objects as JSON text.
+    Statement("""CREATE OR REPLACE FUNCTION sqlmite.json_value(j json) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  t text;
+BEGIN
+  CASE json_typeof(j)
+    WHEN 'string' THEN RETURN jsonb_build_array('t', j #>> '{}');
+    WHEN 'number' THEN
+      t := btrim(j::text, E' \\t\\n\\r');
+      IF t ~ '^-?[0-9]+$' AND t::numeric BETWEEN -9223372036854775808 AND 9223372036854775807 THEN
+        RETURN jsonb_build_array('i', t::bigint);
+      END IF;
+      RETURN jsonb_build_array('r', t);
+    WHEN 'boolean' THEN RETURN jsonb_build_array('i', CASE WHEN btrim(j::text, E' \\t\\n\\r') = 'true' THEN 1 ELSE 0 END);
+    WHEN 'array', 'object' THEN RETURN jsonb_build_array('t', sqlmite.json_min(j));
+    ELSE RETURN NULL;  -- JSON null, or no value
+  END CASE;
+END $$""", "function sqlmite.json_value"),
+    Statement("""CREATE OR REPLACE FUNCTION sqlmite.json_kind(j json) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE json_typeof(j)
+    WHEN 'number' THEN CASE WHEN btrim(j::text, E' \\t\\n\\r') ~ '^-?[0-9]+$' THEN 'integer' ELSE 'real' END
+    WHEN 'boolean' THEN btrim(j::text, E' \\t\\n\\r')
+    WHEN 'string' THEN 'text'
+    ELSE json_typeof(j) END
+$$""", "function sqlmite.json_kind"),
+    Statement("""CREATE OR REPLACE FUNCTION sqlmite.json_length(j json) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN j IS NULL THEN NULL WHEN json_typeof(j) = 'array' THEN json_array_length(j) ELSE 0 END
+$$""", "function sqlmite.json_length"),
+    # SQLite's own error, raised where SQLite raises it (on the first row it evaluates).
+    Statement(f"""CREATE OR REPLACE FUNCTION sqlmite.sqlite_error(message text) RETURNS json
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  RAISE EXCEPTION USING ERRCODE = '{SQLITE_ERROR_STATE}', MESSAGE = message;
+END $$""", "function sqlmite.sqlite_error"),
+)
