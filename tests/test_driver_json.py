@@ -168,7 +168,8 @@ def test_aggregates(pair: tuple[Any, Any], sql: str) -> None:
 
 
 @pytest.mark.parametrize("sql", [
-    "SELECT id FROM j WHERE json_extract(d, '$.a') = 1",  # a class known per row, inside an expression
+    "SELECT id FROM j WHERE json_extract(d, '$.a') + 1 = 2",  # a class known per row, inside arithmetic
+    "SELECT id FROM j WHERE json_extract(d, '$.a') = id",  # a column would give it affinity first
     "SELECT json_extract(d, d) FROM j",  # a path from the data
     "SELECT json_extract(d, '$.a[x]') FROM j",  # a path SQLite reports for some documents only
     "SELECT json_extract(d, '$.\"a\\\"b\"') FROM j",
@@ -194,3 +195,15 @@ def test_json_values_in_writes(pair: tuple[Any, Any]) -> None:
         conn.execute("UPDATE out SET b = json(a) -> '$.t' WHERE id % 2 = 0")
     same(pair, "SELECT * FROM out ORDER BY id")
     ours.rollback()
+
+
+@pytest.mark.parametrize("condition", [
+    "json_extract(d, '$.a') = 1", "d ->> 'a' = 1.0", "d ->> 'a' > 1", "d ->> '$[0]' < 'x'", "d ->> 'a' = 'x'",
+    "json_extract(d, '$.a') IS NULL", "json_extract(d, '$.a') IS NOT NULL", "d ->> 'a' IN (1, 2, 'x', NULL)",
+    "d ->> 'a' NOT IN (1, 'x')", "d ->> '$[0]' BETWEEN 0 AND 100", "d ->> 'b' = d ->> 'a'",
+    "9223372036854775807 < d ->> '$'", "d ->> '$' = 9223372036854775808.0", "d ->> '$' >= 1e308",
+    "d ->> '$' = 0", "-1 <= d ->> '$[0]'", "d ->> 'x' = X'41'", "d ->> 'a' < X'00'", "NOT (d ->> 'a' = 2)",
+])
+def test_conditions(pair: tuple[Any, Any], condition: str) -> None:
+    """A JSON value in WHERE compares as SQLite compares values without affinity."""
+    same(pair, f"SELECT id FROM j WHERE {condition} ORDER BY id")

@@ -96,6 +96,53 @@ $$""", "function sqlmite.json_kind"),
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE WHEN j IS NULL THEN NULL WHEN json_typeof(j) = 'array' THEN json_array_length(j) ELSE 0 END
 $$""", "function sqlmite.json_length"),
+    # A JSON number's text as SQLite's double: past the range, infinity or zero (PostgreSQL fails).
+    Statement("""CREATE OR REPLACE FUNCTION sqlmite.json_real(t text) RETURNS float8
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+  RETURN t::float8;
+EXCEPTION WHEN numeric_value_out_of_range THEN
+  IF abs(t::numeric) < 1 THEN RETURN CASE WHEN t LIKE '-%' THEN '-0'::float8 ELSE 0::float8 END; END IF;
+  RETURN CASE WHEN t LIKE '-%' THEN '-Infinity'::float8 ELSE 'Infinity'::float8 END;
+END $$""", "function sqlmite.json_real"),
+    # SQLite's comparison of two tagged values (no affinity, BINARY): -1, 0, 1, or NULL when
+    # either is NULL. Numbers before text before blobs; an integer and a real compare exactly.
+    Statement("""CREATE OR REPLACE FUNCTION sqlmite.tag_cmp(a jsonb, b jsonb) RETURNS int
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+  ka text := a->>0;
+  kb text := b->>0;
+  ra int := CASE ka WHEN 'i' THEN 1 WHEN 'r' THEN 1 WHEN 't' THEN 2 ELSE 3 END;
+  rb int := CASE kb WHEN 'i' THEN 1 WHEN 'r' THEN 1 WHEN 't' THEN 2 ELSE 3 END;
+  x float8;
+  y float8;
+BEGIN
+  IF ra <> rb THEN RETURN sign(ra - rb); END IF;
+  IF ra > 1 THEN
+    RETURN CASE WHEN (a->>1) COLLATE "C" < (b->>1) COLLATE "C" THEN -1
+                WHEN (a->>1) COLLATE "C" > (b->>1) COLLATE "C" THEN 1 ELSE 0 END;
+  END IF;
+  IF ka = 'i' AND kb = 'i' THEN RETURN sign((a->>1)::bigint::numeric - (b->>1)::bigint::numeric); END IF;
+  IF ka = 'i' THEN RETURN sqlmite.int_real_cmp((a->>1)::bigint, sqlmite.json_real(b->>1)); END IF;
+  IF kb = 'i' THEN RETURN -sqlmite.int_real_cmp((b->>1)::bigint, sqlmite.json_real(a->>1)); END IF;
+  x := sqlmite.json_real(a->>1);
+  y := sqlmite.json_real(b->>1);
+  RETURN CASE WHEN x < y THEN -1 WHEN x > y THEN 1 ELSE 0 END;
+END $$""", "function sqlmite.tag_cmp"),
+    # The same against a real: the real stays a float8 (no text form in between).
+    Statement("""CREATE OR REPLACE FUNCTION sqlmite.tag_real_cmp(a jsonb, r float8) RETURNS int
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+  x float8;
+BEGIN
+  CASE a->>0
+    WHEN 'i' THEN RETURN sqlmite.int_real_cmp((a->>1)::bigint, r);
+    WHEN 'r' THEN
+      x := sqlmite.json_real(a->>1);
+      RETURN CASE WHEN x < r THEN -1 WHEN x > r THEN 1 ELSE 0 END;
+    ELSE RETURN 1;
+  END CASE;
+END $$""", "function sqlmite.tag_real_cmp"),
     # SQLite's own error, raised where SQLite raises it (on the first row it evaluates).
     Statement(f"""CREATE OR REPLACE FUNCTION sqlmite.sqlite_error(message text) RETURNS json
 LANGUAGE plpgsql VOLATILE AS $$

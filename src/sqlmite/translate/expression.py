@@ -64,7 +64,11 @@ from sqlmite.translate.functions import (
     function_sql,
 )
 from sqlmite.translate.json import call_of as json_call
+from sqlmite.translate.json import compare_sql as json_compare
+from sqlmite.translate.json import in_list_sql as json_in_list
+from sqlmite.translate.json import is_null_sql as json_is_null
 from sqlmite.translate.json import json_class, json_sql
+from sqlmite.translate.json import varies as json_varies
 from sqlmite.translate.params import literal_node
 from sqlmite.translate.patterns import glob_sql, like_sql
 
@@ -154,7 +158,11 @@ class QueryExpression(SchemaExpression):
             return (f"({self._compare(x, low, lambda a, b: f'{a} >= {b}')} AND "
                     f"{self._compare(x, high, lambda a, b: f'{a} <= {b}')})")
         if isinstance(inner, exp.In) and inner.expressions and not inner.args.get("query"):
+            if json_varies(_strip(inner.this)):
+                return json_in_list(self, inner)
             self._check_in_list(inner)
+        if isinstance(inner, exp.Is) and isinstance(inner.expression, exp.Null) and json_varies(_strip(inner.this)):
+            return json_is_null(self, inner.this)
         scalar = self._scalar(inner)
         # Parenthesized: the grouping SQLite parsed survives whatever surrounds it (a OR b under AND).
         return f"({scalar if scalar is not None else super()._emit(inner)})"
@@ -230,6 +238,8 @@ class QueryExpression(SchemaExpression):
 
     def _compare(self, left: exp.Expression, right: exp.Expression, render: Any) -> str:
         """Comparisons only between values whose classes PostgreSQL compares as SQLite does."""
+        if json_varies(_strip(left)) or json_varies(_strip(right)):
+            return json_compare(self, left, right, render)
         kinds = {self._comparable(left, right), self._comparable(right, left)} - {"NULL"}
         if None in kinds or len(kinds) > 1:
             raise NotSupportedError(f"comparing {left.sql(dialect='sqlite')} with {right.sql(dialect='sqlite')}: "

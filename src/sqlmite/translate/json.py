@@ -3,8 +3,11 @@
 =================================  ==============================================  =================
 SQLite                             PostgreSQL                                      result
 =================================  ==============================================  =================
-json_extract(x, p), x ->> p        sqlmite.json_value(json_at(json_doc(x), p))     varies per row:
-                                   (the value tagged with its storage class)       a result column only
+json_extract(x, p), x ->> p        sqlmite.json_value(json_at(json_doc(x), p))     varies per row: a
+                                   (the value tagged with its storage class)       result column, or
+                                                                                   compared (below)
+v = / < / ... / IN / BETWEEN w,    sqlmite.tag_cmp(tag(v), tag(w)) <op> 0          INTEGER (1/0)
+  v IS NULL (v from json_extract)  (SQLite's order of classes, exact numbers)
 json_extract(x, p1, p2, ...)       '[' || each json_min(json_at(...)) || ']'        TEXT
 x -> p                             json_min(json_at(json_doc(x), p))               TEXT
 json(x)                            json_min(json_doc(x))                           TEXT
@@ -132,6 +135,64 @@ def tagged_sql(expr: QueryExpression, node: exp.Expression) -> str:
     text = node.sql(dialect="sqlite")
     _count(args, 2, 2, text)
     return f"sqlmite.json_value({_at(_document(expr, args[0], text), args[1], name == '->>', text)})"
+
+
+def compare_sql(expr: QueryExpression, left: exp.Expression, right: exp.Expression,
+                render: Callable[[str, str], str]) -> str:
+    """``left <op> right`` where a side is json_extract's per-row value, as SQLite compares: that
+    value has no affinity, so nothing is converted when the other side has none either (a
+    literal, a parameter, another expression); numbers before text, integers and reals exactly,
+    text bytewise. A column or CAST on the other side would convert it first: refused."""
+    text = f"{left.sql(dialect='sqlite')} vs {right.sql(dialect='sqlite')}"
+    if "DISTINCT" in render("a", "b"):
+        raise NotSupportedError(f"{text}: IS / IS NOT with a JSON value: not supported yet")
+    if varies(_bare(left)):
+        tagged, other, flipped = left, right, False
+    elif varies(_bare(right)):
+        tagged, other, flipped = right, left, True
+    else:
+        raise NotSupportedError(f"{text}: a JSON value under a collation: not supported yet")
+    cmp = _compare_one(expr, _bare(tagged), other, text)
+    return render("0", cmp) if flipped else render(cmp, "0")
+
+
+def in_list_sql(expr: QueryExpression, node: exp.In) -> str:
+    """``json_extract(...) IN (a, b)``: equal to one of them, compared as ``compare_sql`` does."""
+    text = node.sql(dialect="sqlite")
+    tests = [f"{_compare_one(expr, _bare(node.this), item, text)} = 0" for item in node.expressions]
+    return "(" + " OR ".join(tests) + ")"
+
+
+def is_null_sql(expr: QueryExpression, node: exp.Expression) -> str:
+    return f"({tagged_sql(expr, _bare(node))}) IS NULL"
+
+
+def _compare_one(expr: QueryExpression, tagged: exp.Expression, other: exp.Expression, text: str) -> str:
+    """-1/0/1 (NULL with a NULL) comparing the per-row value ``tagged`` with ``other``."""
+    value = tagged_sql(expr, tagged)
+    if any(isinstance(n, exp.Collate) for n in (tagged, other)) or isinstance(_bare(other), (exp.Column, exp.Cast)) \
+            or isinstance(other.unnest(), exp.Subquery):
+        raise NotSupportedError(f"{text}: a JSON value compared with a column, a CAST, a subquery or under a "
+                                "collation (SQLite would convert or fold it first): not supported yet")
+    bare = _bare(other)
+    if varies(bare):
+        return f"sqlmite.tag_cmp({value}, {tagged_sql(expr, bare)})"
+    kind = expr.sqlite_class(other)
+    sql = expr._emit(other)
+    if kind == "REAL":
+        return f"sqlmite.tag_real_cmp({value}, ({sql})::float8)"
+    tag = {"INTEGER": f"jsonb_build_array('i', ({sql})::bigint)", "TEXT": f"jsonb_build_array('t', ({sql})::text)",
+           "BLOB": f"jsonb_build_array('b', encode({sql}, 'hex'))", "NULL": "NULL::jsonb"}.get(kind or "")
+    if tag is None:
+        raise NotSupportedError(f"{text}: a JSON value compared with a value whose storage class varies: "
+                                "not supported yet")
+    return f"sqlmite.tag_cmp({value}, {tag})"
+
+
+def _bare(node: exp.Expression) -> exp.Expression:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node
 
 
 def aggregate_json(expr: QueryExpression, node: exp.Expression, over: str,
