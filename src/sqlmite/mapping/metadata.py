@@ -20,8 +20,9 @@ import psycopg
 
 from sqlmite import __version__
 from sqlmite.mapping.datetime_sql import DATETIME_FUNCTIONS
-from sqlmite.mapping.json_sql import JSON_FUNCTIONS
 from sqlmite.mapping.ddl import ColumnPlan, SchemaPlan, Statement, TablePlan
+from sqlmite.mapping.json_sql import JSON_FUNCTIONS
+from sqlmite.mapping.scalar_sql import SCALAR_FUNCTIONS
 from sqlmite.mapping.values import PgType
 from sqlmite.sqlite.schema import MasterRow, SqliteSchema
 
@@ -114,87 +115,6 @@ METADATA_DDL: tuple[Statement, ...] = (
   batches bigint NOT NULL DEFAULT 0,
   rows bigint NOT NULL DEFAULT 0
 )""", "table sqlmite.sync_state"),
-    Statement("""CREATE OR REPLACE FUNCTION sqlmite.substr(x text, y bigint, z bigint) RETURNS text
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
--- SQLite's substr() on text, step by step as its func.c computes it: 1-based, a negative start
--- counts from the end, 0 is before the first character, a negative length takes the characters
--- before the start.
-DECLARE
-  len bigint := char_length(x);
-  p1 bigint := y;
-  p2 bigint := z;
-  negative boolean := false;
-BEGIN
-  IF p2 < 0 THEN
-    p2 := -p2;
-    negative := true;
-  END IF;
-  IF p1 < 0 THEN
-    p1 := p1 + len;
-    IF p1 < 0 THEN
-      p2 := p2 + p1;
-      IF p2 < 0 THEN p2 := 0; END IF;
-      p1 := 0;
-    END IF;
-  ELSIF p1 > 0 THEN
-    p1 := p1 - 1;
-  ELSIF p2 > 0 THEN
-    p2 := p2 - 1;
-  END IF;
-  IF negative THEN
-    p1 := p1 - p2;
-    IF p1 < 0 THEN
-      p2 := p2 + p1;
-      p1 := 0;
-    END IF;
-  END IF;
-  IF p1 + p2 > len THEN
-    p2 := greatest(len - p1, 0);
-  END IF;
-  RETURN substring(x FROM (p1 + 1)::int FOR p2::int);
-END
-$$""", "function sqlmite.substr"),
-    Statement("""CREATE OR REPLACE FUNCTION sqlmite.substr(x text, y bigint) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT sqlmite.substr(x, y, 1000000000) $$""",
-              "function sqlmite.substr"),
-    Statement("""CREATE OR REPLACE FUNCTION sqlmite.int_real_cmp(i bigint, r float8) RETURNS int
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
--- SQLite's exact comparison of an integer with a real (sqlite3IntFloatCompare): -1, 0 or 1.
-SELECT CASE WHEN r < -9223372036854775808::float8 THEN 1
-            WHEN r >= 9223372036854775808::float8 THEN -1
-            WHEN i < trunc(r)::bigint THEN -1
-            WHEN i > trunc(r)::bigint THEN 1
-            WHEN i::float8 < r THEN -1
-            WHEN i::float8 > r THEN 1
-            ELSE 0 END
-$$""", "function sqlmite.int_real_cmp"),
-    Statement("""CREATE OR REPLACE FUNCTION sqlmite.kbn_step(state float8[], r float8) RETURNS float8[]
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
--- One step of SQLite's sum() over reals (func.c, kahanBabuskaNeumaierStep): the running sum and
--- its Kahan-Babuska-Neumaier error term, so PostgreSQL's sum of doubles equals SQLite's.
-DECLARE
-  s float8;
-  t float8;
-BEGIN
-  IF r IS NULL THEN
-    RETURN state;
-  END IF;
-  s := coalesce(state[1], 0);
-  t := s + r;
-  IF abs(s) > abs(r) THEN
-    RETURN ARRAY[t, coalesce(state[2], 0) + ((s - t) + r)];
-  END IF;
-  RETURN ARRAY[t, coalesce(state[2], 0) + ((r - t) + s)];
-END
-$$""", "function sqlmite.kbn_step"),
-    Statement("""CREATE OR REPLACE FUNCTION sqlmite.kbn_final(state float8[]) RETURNS float8
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-SELECT CASE WHEN state IS NULL THEN NULL
-            WHEN state[2] IN ('Infinity', '-Infinity', 'NaN') THEN state[1]
-            ELSE state[1] + state[2] END
-$$""", "function sqlmite.kbn_final"),
-    Statement("""CREATE OR REPLACE AGGREGATE sqlmite.kbn_sum(float8) (
-  SFUNC = sqlmite.kbn_step, STYPE = float8[], FINALFUNC = sqlmite.kbn_final)""", "aggregate sqlmite.kbn_sum"),
     Statement("""CREATE OR REPLACE FUNCTION sqlmite.next_rowid(
   tbl regclass, col text, seq_schema text, seq_name text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
@@ -244,7 +164,7 @@ class DatabaseInfo:
 
 
 def metadata_statements() -> list[Statement]:
-    return [*METADATA_DDL, *DATETIME_FUNCTIONS, *JSON_FUNCTIONS]
+    return [*METADATA_DDL, *SCALAR_FUNCTIONS, *DATETIME_FUNCTIONS, *JSON_FUNCTIONS]
 
 
 def save_metadata(conn: psycopg.Connection, schema: SqliteSchema, plan: SchemaPlan, source: str | None,

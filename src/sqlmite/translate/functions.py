@@ -14,10 +14,12 @@ quote(x)               text: 'x' with quotes doubled; integer: its text;       T
                        blob: X'..'
 round(x), round(x, 0)  trunc(x ± 0.5) in doubles (+ 0.0: never -0.0), x        REAL
                        unchanged past 2^52
+round(x, n)            sqlmite.round_real(x, n): the double's exact decimal     REAL
+                       expansion rounded half away from zero at n places
+                       (SQLite's "%!.*f"), read back
 =====================  ======================================================  ==================
 
-A real's text form is SQLite's own (``hex(1.5)``, ``quote(1.5)``), and ``round(x, n)`` for
-``n > 0`` goes through SQLite's printf rounding: both refused by name.
+A real's text form is SQLite's own (``hex(1.5)``, ``quote(1.5)``): refused by name.
 """
 
 from __future__ import annotations
@@ -57,11 +59,13 @@ def function_sql(expr: QueryExpression, node: exp.Expression) -> str | None:
     sql = expr._emit(value)
     if name == "round":
         decimals = node.args.get("decimals")
-        if decimals is not None and not (isinstance(decimals, exp.Literal) and decimals.this in ("0", "-0")):
-            raise NotSupportedError(f"{text}: rounding to decimals follows SQLite's own printf; only round(x) so far")
         if kind not in ("INTEGER", "REAL", "NULL"):
             raise NotSupportedError(f"{text}: round() of a value that is not always a number")
         r = f"({sql})::float8"
+        if decimals is not None and not (isinstance(decimals, exp.Literal) and decimals.this in ("0", "-0")):
+            if expr.sqlite_class(decimals) not in ("INTEGER", "NULL"):
+                raise NotSupportedError(f"{text}: a number of decimals that is not always an integer")
+            return f"sqlmite.round_real({r}, ({expr._emit(decimals)})::bigint)"
         return (f"(CASE WHEN abs({r}) > 4503599627370496.0::float8 THEN {r} "
                 f"ELSE trunc({r} + CASE WHEN {r} < 0 THEN -0.5::float8 ELSE 0.5::float8 END) + 0.0::float8 END)")
     if kind == "TEXT":
