@@ -3,7 +3,7 @@
 Hypothesis generates random SQLite expressions (columns of every affinity, one holding mixed
 storage classes, literals of every class and their edge values, comparisons, ``IN``, ``BETWEEN``,
 logic, arithmetic, ``||``, collations, scalar and aggregate functions, ``CASE``, ``LIKE``/``GLOB``,
-``CAST``) inside several statement shapes, and runs each statement on SQLite itself (APSW's, the
+``CAST``, ``round``, the JSON functions and operators) inside several statement shapes, and runs each statement on SQLite itself (APSW's, the
 version sqlmite answers for) and on sqlmite (PostgreSQL) over the same rows. Either sqlmite raises
 ``sqlmite.NotSupportedError``, or both answer the same: the same rows in the same order with the
 same storage classes (floats compared exactly, by ``repr``), the same column names and rowcount,
@@ -54,7 +54,8 @@ ROWS = [
 INTEGERS = ["0", "1", "-1", "2", "3", "7", "10", "9223372036854775807", "-9223372036854775808",
             "9223372036854775808"]
 REALS = ["0.5", "-0.0", "1e308", "1.5", "2.0", "-2.5", "0.1", "1e-3"]
-TEXTS = ["''", "'abc'", "'ABC'", "'ß'", "'É'", "'10'", "' 7'", "'Abc '", "'1e3'", "'0x10'", "'3.0'", "'a'"]
+TEXTS = ["''", "'abc'", "'ABC'", "'ß'", "'É'", "'10'", "' 7'", "'Abc '", "'1e3'", "'0x10'", "'3.0'", "'a'",
+         "'{\"a\": [1, 2.5, \"x\"], \"b\": null}'", "'[1, \"a\", true]'", "' 12 '"]
 BLOBS = ["X''", "X'00'", "X'41'", "X'6162'", "X'c3a9'"]
 PATTERNS = ["'a%'", "'%B%'", "'_'", "'%'", "'a\\_b%'", "'[a-c]*'", "'*'", "'?b*'", "'1%'"]
 COLUMNS = ["id", "i", "i", "r", "r", "t", "t", "n", "n", "b", "c", "c", "u"]
@@ -113,6 +114,11 @@ def expressions(leaves: st.SearchStrategy[str], *, aggregates: bool,
             call(["coalesce", "ifnull", "nullif", "instr", "trim", "ltrim", "rtrim", "substr", "max", "min"],
                  inner, inner),
             call(["substr", "replace", "iif", "coalesce", "max", "min"], inner, inner, inner),
+            call(["round"], inner), call(["round"], inner, inner),
+            template("{} {} {}", inner, one("->", "->>"), one("'a'", "0", "-1", "'$[1]'", "'$.a[#-1]'", "'$'")),
+            call(["json", "json_valid", "json_type", "json_array_length", "json_quote", "json_array"], inner),
+            st.tuples(inner, one("'$.a'", "'$[0]'", "'$'")).map(lambda d: f"json_extract({d[0]}, {d[1]})"),
+            inner.map("json_object('k', {})".format),
         ]
         if aggregates:
             parts += [
@@ -241,6 +247,8 @@ def differential(pair: Pair, sql: str) -> bool:
 # name). They stay here as regression cases.
 
 REGRESSIONS = [
+    "SELECT abs(-0.0) FROM f ORDER BY id", "SELECT abs(r) FROM f ORDER BY id",
+    "SELECT id FROM f ORDER BY CAST(c AS TEXT), id", "SELECT id FROM f WHERE CAST(c AS TEXT) = 'abc' ORDER BY id",
     "SELECT id FROM f WHERE id = X'41'", "SELECT count(*) FROM f WHERE 1 = 'a'", "SELECT id FROM f WHERE b = 'A'",
     "SELECT count(*) FROM f WHERE X'00' < 'abc'", "SELECT count(*) FROM f WHERE TRUE",
     "SELECT count(*) FROM f WHERE NOT FALSE", "SELECT (i = 7) + 1 FROM f ORDER BY id",

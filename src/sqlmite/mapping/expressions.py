@@ -148,8 +148,11 @@ class SchemaExpression:
         return self._affinity(inner) is Affinity.REAL
 
     def _collation(self, node: exp.Expression, explicit_only: bool = False) -> str | None:
-        """An operand's collation: explicit, or its column's (BINARY included); None for others."""
+        """An operand's collation: explicit, or its column's (BINARY included); None for others.
+        A CAST keeps its operand's collation, as in SQLite (sqlite3ExprCollSeq looks through it)."""
         node = _unparen(node)
+        while isinstance(node, exp.Cast):
+            node = _unparen(node.this)
         if isinstance(node, exp.Collate):
             return node.expression.name.upper()
         if isinstance(node, exp.Column) and not explicit_only:

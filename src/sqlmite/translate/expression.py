@@ -205,6 +205,9 @@ class QueryExpression(SchemaExpression):
                                     "differently; not supported yet")
         if isinstance(node, exp.Abs) and self.sqlite_class(node.this) == "INTEGER":
             return f"abs(({self._emit(node.this)})::bigint)"  # abs of the smallest integer fails, as in SQLite
+        if isinstance(node, exp.Abs) and self.sqlite_class(node.this) == "REAL":
+            value = self._emit(node.this)  # SQLite negates only below zero: abs(-0.0) is -0.0
+            return f"(CASE WHEN ({value}) < 0 THEN -({value}) ELSE ({value}) END)"
         if isinstance(node, (exp.Lower, exp.Upper, exp.Trim)) and self.sqlite_class(node.this) == "INTEGER":
             node = node.copy()
             node.set("this", exp.cast(node.this, "TEXT"))  # SQLite reads the integer as its text
