@@ -69,6 +69,14 @@ DERIVED = [
     "WITH e AS (SELECT 'shadowed' AS name) SELECT name FROM e",
     "WITH m AS MATERIALIZED (SELECT max(salary) AS top FROM e) SELECT name FROM e, m WHERE salary = m.top",
     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5) SELECT x FROM c",
+    "WITH RECURSIVE c(x) AS (SELECT min(id) FROM e UNION ALL SELECT x + 1 FROM c WHERE x < 5) SELECT x FROM c ORDER BY x",
+    ("WITH RECURSIVE c(x, n) AS (SELECT 1, name FROM e WHERE id = 1 UNION ALL SELECT x + 1, e.name FROM c JOIN e "
+     "ON e.id = c.x + 1) SELECT * FROM c ORDER BY x"),
+    ("WITH RECURSIVE c(x) AS (SELECT 100 UNION SELECT salary FROM e, c WHERE salary > c.x) "
+     "SELECT x FROM c ORDER BY x"),  # UNION: each row once, so it ends
+    ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x * 3 FROM c WHERE x < 9000000000000000000 / 3) "
+     "SELECT x, (SELECT count(*) FROM e WHERE salary < x) FROM c ORDER BY x"),
+    "WITH RECURSIVE c(x) AS (SELECT 1.5 UNION ALL SELECT x * 2 FROM c WHERE x < 100) SELECT sum(x) + count(e.id) FROM c, e",
 ]
 
 CLAUSES = [
@@ -104,7 +112,10 @@ REFUSED = [
     "SELECT id, lag(name, 1, 0) OVER (ORDER BY id) FROM e",  # default of another class than the value
     "SELECT dept, count(*) FROM e GROUP BY dept",  # NOCASE groups: which spelling SQLite shows is its choice
     "SELECT id FROM (SELECT id, salary + 0 AS s FROM e) WHERE s = '100'",  # no affinity: class mismatch
-    "WITH RECURSIVE c(x) AS (SELECT min(id) FROM e UNION ALL SELECT x + 1 FROM c WHERE x < 5) SELECT x FROM c",
+    # SQLite stops an endless recursion at the LIMIT outside; PostgreSQL's join may compute it whole first
+    "WITH RECURSIVE c(x) AS (SELECT min(id) FROM e UNION ALL SELECT x + 1 FROM c) SELECT x FROM c LIMIT 3",
+    # SQLite's queue as a priority queue: ORDER BY in the recursive step decides which rows LIMIT keeps
+    "WITH RECURSIVE c(x) AS (SELECT min(id) FROM e UNION ALL SELECT x + 1 FROM c ORDER BY 1 DESC LIMIT 3) SELECT x FROM c",
     "SELECT * FROM (SELECT id FROM e UNION SELECT 7)",  # a compound in FROM
     "UPDATE OR IGNORE e SET salary = 1",  # which rows conflict depends on SQLite's scan order
     "SELECT hex(bonus) FROM e",  # a real's text form is SQLite's own

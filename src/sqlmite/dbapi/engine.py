@@ -246,7 +246,7 @@ class Engine(Writes):
         written = {(a.table_name or "").lower() for a in actions if a.action_name in WRITES}
         if written == {"sqlite_sequence"}:
             return write_sequence(self, sql)
-        other = kinds - WRITES - {"SQLITE_SELECT", "SQLITE_READ", "SQLITE_FUNCTION"}
+        other = kinds - WRITES - {"SQLITE_SELECT", "SQLITE_READ", "SQLITE_FUNCTION", "SQLITE_RECURSIVE"}
         if other:
             raise NotSupportedError(f"{min(other).removeprefix('SQLITE_').replace('_', ' ')}: not supported yet")
         update_or = _UPDATE_OR.match(sql)

@@ -255,10 +255,20 @@ class QueryExpression(SchemaExpression):
                 raise NotSupportedError(f"{left.sql(dialect='sqlite')} IS {right.sql(dialect='sqlite')} between an "
                                         "integer and a real: not supported yet")
             integer, real = (left, right) if classes[0] == "INTEGER" else (right, left)
-            cmp = (f"sqlmite.int_real_cmp(({self._operand(integer, real)})::bigint, "
-                   f"({self._operand(real, integer)})::float8)")
+            cmp = (f"sqlmite.int_real_cmp(({self._number_operand(integer, real)})::bigint, "
+                   f"({self._number_operand(real, integer)})::float8)")
             return render(cmp, "0") if integer is left else render("0", cmp)
         return super()._compare(left, right, render)
+
+    def _number_operand(self, node: exp.Expression, other: exp.Expression) -> str:
+        """An operand of an integer/real comparison: a literal facing a column as that column's
+        affinity makes it (a column without one, e.g. a CTE's ``1.5``, leaves ``100`` an integer)."""
+        inner, facing = _strip(node), _strip(other)
+        literal = isinstance(inner, exp.Literal) or (isinstance(inner, exp.Neg) and isinstance(inner.this, exp.Literal))
+        if literal and isinstance(facing, exp.Column):
+            _, ref, _ = self.resolve(facing)
+            return sql_literal(default_value(ref.affinity.value, inner.sql(dialect="sqlite")))
+        return self._operand(node, other)
 
     def _number_class(self, node: exp.Expression, other: exp.Expression) -> str | None:
         """INTEGER or REAL as the comparison sees ``node`` (after the affinity of a column it faces)."""

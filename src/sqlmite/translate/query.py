@@ -29,6 +29,10 @@ from sqlmite.translate.errors import NotSupportedError
 from sqlmite.translate.expression import QueryExpression, Source
 from sqlmite.translate.json import tagged_sql, varies
 
+# Names FROM may use besides tables: views and CTEs (their SELECT and column names), and inside a
+# recursive CTE's step, the CTE itself.
+Scope = dict[str, "tuple[exp.Expression, list[str]] | Derived"]
+
 
 @dataclass
 class Output:
@@ -54,14 +58,14 @@ class Query:
 
 
 def sources_of(node: exp.Select, catalog: Catalog, counter: list[int],
-               ctes: dict[str, tuple[exp.Expression, list[str]]] | None = None,
+               ctes: Scope | None = None,
                ) -> tuple[list[Source], str, dict[str, tuple[Mapped, set[str]]]]:
     """The FROM clause: its items with fresh PostgreSQL aliases tN (``counter`` is shared by a
     statement's subqueries), its text, and the columns its subqueries need free of strays.
     ``ctes``: the common table expressions in scope, which take precedence over tables."""
     source = node.args.get("from_") or node.args.get("from")
-    if source is None:
-        raise NotSupportedError("SELECT without FROM on table data")
+    if source is None:  # SELECT 1 (in a subquery, or a recursive CTE's first arm): no FROM
+        return [], "", {}
     ctes = ctes or {}
     items = [(source.this, None)] + [(j.this, j) for j in node.args.get("joins") or []]
     sources, parts = [], []
@@ -70,12 +74,22 @@ def sources_of(node: exp.Select, catalog: Catalog, counter: list[int],
         alias = f"t{counter[0]}"
         counter[0] += 1
         named = isinstance(item, exp.Table) and not item.args.get("db") and item.name.lower() in ctes
-        if isinstance(item, exp.Table) and not named and item.name.lower() == "sqlite_sequence":
+        if named and isinstance(ctes[item.name.lower()], Derived):  # a recursive CTE's own name, in its step
+            derived = ctes[item.name.lower()]
+            assert isinstance(derived, Derived)
+            sources.append(Source(item.alias or item.name, derived, alias))
+            columns = ", ".join(f'"c{i}"' for i in range(len(derived.names)))
+            text = f"{derived.qtable} AS {alias}({columns})"
+        elif isinstance(item, exp.Table) and not named and item.name.lower() == "sqlite_sequence":
             sources.append(Source(item.alias or item.name, _sequence(catalog), alias))
             text = f"{_sequence(catalog).qtable} AS {alias}(\"c0\", \"c1\")"
         elif isinstance(item, exp.Subquery) or named:
             inner, names = (item.this, []) if isinstance(item, exp.Subquery) else ctes[item.name.lower()]
-            derived, inner_checked = derived_table(inner, names, item.alias or item.name, catalog, counter, ctes)
+            if named and _recursive(inner, item.name):
+                derived, inner_checked = recursive_table(inner, names, item.name, catalog, counter, ctes)
+                derived = Derived(item.alias or item.name, derived.qtable, derived.refs, derived.names)
+            else:
+                derived, inner_checked = derived_table(inner, names, item.alias or item.name, catalog, counter, ctes)
             checked.update(inner_checked)
             sources.append(Source(derived.name, derived, alias))
             columns = ", ".join(f'"c{i}"' for i in range(len(derived.names)))
@@ -141,8 +155,7 @@ _PG_OF_CLASS = {"INTEGER": PgType.BIGINT, "REAL": PgType.DOUBLE, "TEXT": PgType.
 
 
 def derived_table(inner: exp.Expression, names: list[str], name: str, catalog: Catalog, counter: list[int],
-                  ctes: dict[str, tuple[exp.Expression, list[str]]],
-                  ) -> tuple[Derived, dict[str, tuple[Mapped, set[str]]]]:
+                  ctes: Scope) -> tuple[Derived, dict[str, tuple[Mapped, set[str]]]]:
     """A subquery in FROM (or a CTE) as a source whose columns each hold one storage class."""
     if not isinstance(inner, exp.Select):
         raise NotSupportedError(f"{inner.sql(dialect='sqlite')[:60]}: only a SELECT as a subquery in FROM so far")
@@ -155,6 +168,60 @@ def derived_table(inner: exp.Expression, names: list[str], name: str, catalog: C
                                     "storage class; not supported yet")
         refs.setdefault(column, ColumnRef(f"c{i}", query.affinities[i], query.collations[i], _PG_OF_CLASS[kind]))
     return Derived(name, f"({query.sql})", refs, names), query.checked
+
+
+def _recursive(inner: exp.Expression, name: str) -> bool:
+    """A CTE whose compound SELECT reads the CTE itself after its first arm."""
+    return isinstance(inner, exp.Union) and any(
+        t.name.lower() == name.lower() and not t.args.get("db") for t in inner.expression.find_all(exp.Table))
+
+
+def recursive_table(inner: exp.Expression, names: list[str], name: str, catalog: Catalog, counter: list[int],
+                    ctes: Scope) -> tuple[Derived, dict[str, tuple[Mapped, set[str]]]]:
+    """``WITH RECURSIVE c AS (first UNION [ALL] step)``: PostgreSQL's WITH RECURSIVE in a subquery.
+
+    Both compute the same set of rows (the first arm, then the step over the rows just added,
+    until none is); SQLite's queue order only shows without an outer ORDER BY, and a step with
+    ORDER BY or LIMIT (which make SQLite's queue a priority queue or stop it) is refused. The
+    columns take the first arm's storage classes (cast to their PostgreSQL types there, so that
+    ``1`` starts a bigint and not an int4), and the step must give the same ones."""
+    assert isinstance(inner, exp.Union)
+    first_arm, step_arm = inner.this, inner.expression
+    text = inner.sql(dialect="sqlite")[:80]
+    if not isinstance(first_arm, exp.Select) or not isinstance(step_arm, exp.Select) or _recursive(
+            exp.Union(this=exp.Select(), expression=first_arm), name):
+        raise NotSupportedError(f"{text}: a recursive CTE of several first or recursive arms: not supported yet")
+    if any(step_arm.args.get(k) for k in ("order", "limit", "offset")) or inner.args.get("order") \
+            or inner.args.get("limit"):
+        raise NotSupportedError(f"{text}: ORDER BY or LIMIT in a recursive CTE (SQLite's queue order): not "
+                                "supported yet")
+    first = select(first_arm, catalog, [], as_values=True, counter=counter, ctes=ctes)
+    names = names or first.names
+    if len(names) != len(first.classes):
+        raise NotSupportedError(f"{text}: {len(names)} column names for {len(first.classes)} values")
+    refs: dict[str, ColumnRef] = {}
+    for i, (column, kind) in enumerate(zip(names, first.classes, strict=True)):
+        if kind is None or kind == "NULL":
+            raise NotSupportedError(f"column {column!r} of {name}: its values may be of more than one storage class; "
+                                    "not supported yet")
+        refs.setdefault(column, ColumnRef(f"c{i}", first.affinities[i], first.collations[i], _PG_OF_CLASS[kind]))
+    own = f"r{counter[0]}"
+    counter[0] += 1
+    inner_ctes = dict(ctes)
+    inner_ctes[name.lower()] = Derived(name, quote_ident(own), refs, names)
+    step = select(step_arm, catalog, [], as_values=True, counter=counter, ctes=inner_ctes)
+    for column, kind, then in zip(names, first.classes, step.classes, strict=True):
+        if then not in (kind, "NULL"):
+            raise NotSupportedError(f"column {column!r} of {name}: the recursive step gives another storage class "
+                                    "than the first arm; not supported yet")
+    distinct = inner.args.get("distinct")
+    if distinct and any(c != "BINARY" for c in first.collations):
+        raise NotSupportedError(f"{text}: UNION over a column with a collation other than BINARY: not supported yet")
+    columns = ", ".join(f'"c{i}"' for i in range(len(names)))
+    typed = ", ".join(f'"c{i}"::{_PG_OF_CLASS[k].base}' for i, k in enumerate(first.classes))
+    sql = (f"(WITH RECURSIVE {quote_ident(own)}({columns}) AS (SELECT {typed} FROM ({first.sql}) AS s({columns}) "
+           f"{'UNION' if distinct else 'UNION ALL'} {step.sql}) SELECT * FROM {quote_ident(own)})")
+    return Derived(name, sql, refs, names), {**first.checked, **step.checked}
 
 
 def compound(node: exp.SetOperation, catalog: Catalog) -> Query:
@@ -227,7 +294,7 @@ def compound(node: exp.SetOperation, catalog: Catalog) -> Query:
 
 def select(node: exp.Select, catalog: Catalog, origins: list[tuple[str | None, str | None]],
            parent: QueryExpression | None = None, as_values: bool = False, counter: list[int] | None = None,
-           ctes: dict[str, tuple[exp.Expression, list[str]]] | None = None, scan_keys: str | None = None) -> Query:
+           ctes: Scope | None = None, scan_keys: str | None = None) -> Query:
     """``origins``: per result column, the (table, column) SQLite says it comes straight from
     (none for a subquery, whose results are values); ``parent``: the enclosing query (a
     correlated subquery); ``counter`` and ``ctes``: a FROM subquery's, from its statement."""
@@ -240,8 +307,11 @@ def select(node: exp.Select, catalog: Catalog, origins: list[tuple[str | None, s
     scope = dict(parent.ctes) if parent else dict(ctes if ctes is not None else catalog.views)
     with_ = node.args.get("with_") or node.args.get("with")
     if with_ is not None:
-        if with_.args.get("recursive"):
-            raise NotSupportedError("WITH RECURSIVE over table data: not supported yet")
+        if with_.args.get("recursive") and any(n.find_ancestor(exp.CTE) is None for n in node.find_all(exp.Limit)):
+            # SQLite evaluates a recursive CTE lazily: a LIMIT outside stops even an endless one,
+            # where PostgreSQL may compute it whole first (for a join, say) and never finish.
+            raise NotSupportedError("WITH RECURSIVE with a LIMIT outside it (SQLite stops the recursion when the "
+                                    "LIMIT is met; PostgreSQL may not): not supported yet")
         for cte in with_.expressions:
             columns = [c.name for c in cte.args["alias"].columns] if cte.args["alias"].columns else []
             scope[cte.alias.lower()] = (cte.this, columns)
@@ -285,7 +355,8 @@ def select(node: exp.Select, catalog: Catalog, origins: list[tuple[str | None, s
         for _, value in results:
             if (expr._collation(value) or "BINARY") != "BINARY":
                 raise NotSupportedError("DISTINCT over a column with a collation other than BINARY: not supported yet")
-    sql = f"SELECT {'DISTINCT ' if distinct is not None else ''}{', '.join(s for o in outputs for s in o.sql)} FROM {from_sql}"
+    sql = f"SELECT {'DISTINCT ' if distinct is not None else ''}{', '.join(s for o in outputs for s in o.sql)}"
+    sql += f" FROM {from_sql}" if from_sql else ""
     where = node.args.get("where")
     if where is not None:
         sql += " WHERE " + expr.condition(expr.with_aliases(where.this))
