@@ -34,7 +34,10 @@ def value(rng: random.Random, depth: int) -> str:
     kind = rng.random()
     if depth >= 3 or kind < 0.45:
         return rng.choice([*NUMBERS, *STRINGS, "true", "false", "null"])
-    blank = lambda: rng.choice(BLANKS)  # noqa: E731
+
+    def blank() -> str:
+        return rng.choice(BLANKS)
+
     if kind < 0.75:
         members = [f'{blank()}"{rng.choice(KEYS)}"{blank()}:{blank()}{value(rng, depth + 1)}{blank()}'
                    for _ in range(rng.randint(0, 4))]
@@ -158,8 +161,8 @@ def test_building(pair: tuple[Any, Any], call: str) -> None:
 
 @pytest.mark.parametrize("sql", [
     "SELECT json_group_array(t ORDER BY id), json_group_object(t, n ORDER BY id DESC) FROM v",
-    "SELECT n % 2, json_group_array(json_object('id', id, 't', t) ORDER BY t DESC, id) FROM v GROUP BY n % 2 "
-    "ORDER BY 1",
+    ("SELECT n % 2, json_group_array(json_object('id', id, 't', t) ORDER BY t DESC, id) FROM v GROUP BY n % 2 "
+     "ORDER BY 1"),
     "SELECT json_group_array(n ORDER BY id) FROM v WHERE id < 0",
     "SELECT json_group_object(t, json_array(n) ORDER BY id) FROM v",
 ])

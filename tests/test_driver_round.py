@@ -4,6 +4,7 @@ exact decimal expansion half away from zero (its "%!.*f"), which PostgreSQL's fl
 
 from __future__ import annotations
 
+import math
 import random
 import struct
 import uuid
@@ -33,7 +34,7 @@ def reals(count: int) -> list[float]:
             x = rng.uniform(-1, 1) * 10 ** rng.randint(-20, 16)
         else:
             x = struct.unpack("d", struct.pack("Q", rng.getrandbits(64)))[0]
-        if x == x:
+        if not math.isnan(x):
             out.append(x)
     return out
 
