@@ -3,7 +3,7 @@
 Hypothesis generates random SQLite expressions (columns of every affinity, one holding mixed
 storage classes, literals of every class and their edge values, comparisons, ``IN``, ``BETWEEN``,
 logic, arithmetic, ``||``, collations, scalar and aggregate functions, ``CASE``, ``LIKE``/``GLOB``,
-``CAST``, ``round``, the JSON functions and operators) inside several statement shapes, and runs each statement on SQLite itself (APSW's, the
+``CAST``, ``round``, ``printf``, the JSON functions and operators) inside several statement shapes, and runs each statement on SQLite itself (APSW's, the
 version sqlmite answers for) and on sqlmite (PostgreSQL) over the same rows. Either sqlmite raises
 ``sqlmite.NotSupportedError``, or both answer the same: the same rows in the same order with the
 same storage classes (floats compared exactly, by ``repr``), the same column names and rowcount,
@@ -119,6 +119,8 @@ def expressions(leaves: st.SearchStrategy[str], *, aggregates: bool,
             call(["json", "json_valid", "json_type", "json_array_length", "json_quote", "json_array"], inner),
             st.tuples(inner, one("'$.a'", "'$[0]'", "'$'")).map(lambda d: f"json_extract({d[0]}, {d[1]})"),
             inner.map("json_object('k', {})".format),
+            st.tuples(one("'%d'", "'%5s|'", "'%x'", "'%q'", "'%.2s'", "'%-3d|'", "'%,d'", "'%c'"), inner).map(
+                lambda d: f"printf({d[0]}, {d[1]})"),
         ]
         if aggregates:
             parts += [

@@ -121,7 +121,7 @@ def sqlite_error(exc: psycopg.Error, catalog: Catalog) -> Exception:
     if state == "22003" and "bigint out of range" in first:
         return NotSupportedError("integer overflow: SQLite would go on computing in floating point (REAL) here, "
                                  "which sqlmite cannot follow; not supported")
-    if state.startswith("42") or state in ("22003", "22012", "22P02", "22P05", "2201E", "22023"):
+    if state.startswith("42") or state in ("22003", "22012", "22P02", "22P05", "2201E", "22023", "22021"):
         # PostgreSQL could not type or compute the translation as SQLite would (a value out of
         # range, a grouping SQLite allows): refuse rather than answer differently.
         return NotSupportedError(f"PostgreSQL cannot evaluate this statement as SQLite does: {first}")

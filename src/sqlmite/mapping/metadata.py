@@ -22,6 +22,7 @@ from sqlmite import __version__
 from sqlmite.mapping.datetime_sql import DATETIME_FUNCTIONS
 from sqlmite.mapping.ddl import ColumnPlan, SchemaPlan, Statement, TablePlan
 from sqlmite.mapping.json_sql import JSON_FUNCTIONS
+from sqlmite.mapping.printf_sql import PRINTF_FUNCTIONS
 from sqlmite.mapping.scalar_sql import SCALAR_FUNCTIONS
 from sqlmite.mapping.values import PgType
 from sqlmite.sqlite.schema import MasterRow, SqliteSchema
@@ -164,7 +165,7 @@ class DatabaseInfo:
 
 
 def metadata_statements() -> list[Statement]:
-    return [*METADATA_DDL, *SCALAR_FUNCTIONS, *DATETIME_FUNCTIONS, *JSON_FUNCTIONS]
+    return [*METADATA_DDL, *SCALAR_FUNCTIONS, *DATETIME_FUNCTIONS, *JSON_FUNCTIONS, *PRINTF_FUNCTIONS]
 
 
 def save_metadata(conn: psycopg.Connection, schema: SqliteSchema, plan: SchemaPlan, source: str | None,

@@ -1,5 +1,5 @@
 """Scalar functions on table data that PostgreSQL computes as SQLite does, given the argument's
-storage class (``hex``, ``quote``, ``round``). Others live with their family: comparisons and text
+storage class (``hex``, ``quote``, ``round``, ``printf``). Others live with their family: comparisons and text
 in ``expression.py``, aggregates and windows in ``aggregates.py``, dates in ``datetime.py``.
 
 =====================  ======================================================  ==================
@@ -14,6 +14,8 @@ quote(x)               text: 'x' with quotes doubled; integer: its text;       T
                        blob: X'..'
 round(x), round(x, 0)  trunc(x ± 0.5) in doubles (+ 0.0: never -0.0), x        REAL
                        unchanged past 2^52
+printf(f, ...),        sqlmite.printf(f, tagged arguments): printf.c's steps    TEXT
+  format(f, ...)       (mapping/printf_sql.py); %f %e %g refused
 round(x, n)            sqlmite.round_real(x, n): the double's exact decimal     REAL
                        expansion rounded half away from zero at n places
                        (SQLite's "%!.*f"), read back
@@ -24,17 +26,21 @@ A real's text form is SQLite's own (``hex(1.5)``, ``quote(1.5)``): refused by na
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
 from sqlmite.translate.errors import NotSupportedError
+from sqlmite.translate.json import tag_of
 
 if TYPE_CHECKING:
     from sqlmite.translate.expression import QueryExpression
 
 
 def _name(node: exp.Expression) -> str | None:
+    if isinstance(node, exp.Format) or (isinstance(node, exp.Anonymous) and node.name.lower() == "printf"):
+        return "printf"
     if isinstance(node, exp.Hex):
         return "hex"
     if isinstance(node, exp.Round):
@@ -46,13 +52,15 @@ def _name(node: exp.Expression) -> str | None:
 
 def function_class(node: exp.Expression) -> str | None:
     name = _name(node)
-    return None if name is None else ("REAL" if name == "round" else "TEXT")
+    return None if name is None else ("REAL" if name == "round" else "TEXT")  # printf of NULL: NULL
 
 
 def function_sql(expr: QueryExpression, node: exp.Expression) -> str | None:
     name = _name(node)
     if name is None:
         return None
+    if name == "printf":
+        return _printf(expr, node)
     value = node.expressions[0] if name == "quote" else node.this
     kind = expr.sqlite_class(value)
     text = node.sql(dialect="sqlite")
@@ -81,6 +89,27 @@ def function_sql(expr: QueryExpression, node: exp.Expression) -> str | None:
         raise NotSupportedError(f"{text}: a value whose storage class varies or is a real (SQLite's own text form)")
     empty = "''" if name == "hex" else "'NULL'"
     return f"(CASE WHEN ({sql}) IS NULL THEN {empty} ELSE {body} END)"
+
+
+def _printf(expr: QueryExpression, node: exp.Expression) -> str:
+    """printf(fmt, ...) / format(fmt, ...): sqlmite.printf walks the format as SQLite's printf.c;
+    each argument goes tagged with its storage class. A literal format with a floating-point
+    conversion is refused here; one from the data, when the row reaches it."""
+    text = node.sql(dialect="sqlite")
+    args = [node.this, *node.expressions] if isinstance(node, exp.Format) else list(node.expressions)
+    if not args:
+        return "NULL::text"
+    fmt, values = args[0], args[1:]
+    if isinstance(fmt, exp.Literal) and fmt.is_string and any(m.group(1) in "feEgG" for m in _CONVERSION.finditer(fmt.this)):
+        raise NotSupportedError(f"{text}: %f, %e and %g write floating-point digits SQLite's own way; not supported")
+    if expr.sqlite_class(fmt) not in ("TEXT", "INTEGER", "NULL"):
+        raise NotSupportedError(f"{text}: a format that is not always text")
+    tags = ", ".join(tag_of(expr, v, text) for v in values)
+    return f"sqlmite.printf(({expr._emit(fmt)})::text, ARRAY[{tags}]::jsonb[])"
+
+
+# A printf conversion as SQLite's printf.c reads it: flags, width, precision, length, type.
+_CONVERSION = re.compile(r"%[-+ #!0,]*(?:[1-9][0-9]*|\*)?(?:\.(?:[0-9]*|\*))?(?:ll?)?(.?)")
 
 
 def cast_sql(expr: QueryExpression, node: exp.Cast) -> str:

@@ -174,19 +174,27 @@ def _compare_one(expr: QueryExpression, tagged: exp.Expression, other: exp.Expre
             or isinstance(other.unnest(), exp.Subquery):
         raise NotSupportedError(f"{text}: a JSON value compared with a column, a CAST, a subquery or under a "
                                 "collation (SQLite would convert or fold it first): not supported yet")
-    bare = _bare(other)
+    if expr.sqlite_class(other) == "REAL":
+        return f"sqlmite.tag_real_cmp({value}, ({expr._emit(other)})::float8)"
+    return f"sqlmite.tag_cmp({value}, {tag_of(expr, other, text)})"
+
+
+def tag_of(expr: QueryExpression, node: exp.Expression, text: str) -> str:
+    """``node`` as a jsonb tag of its storage class (``["i", 1]``, ``["t", "a"]``, ``["b", hex]``),
+    NULL for NULL: how a value whose class is known only per row travels inside PostgreSQL."""
+    bare = _bare(node)
     if varies(bare):
-        return f"sqlmite.tag_cmp({value}, {tagged_sql(expr, bare)})"
-    kind = expr.sqlite_class(other)
-    sql = expr._emit(other)
-    if kind == "REAL":
-        return f"sqlmite.tag_real_cmp({value}, ({sql})::float8)"
+        return tagged_sql(expr, bare)
+    kind = expr.sqlite_class(node)
+    sql = expr._emit(node)
     tag = {"INTEGER": f"jsonb_build_array('i', ({sql})::bigint)", "TEXT": f"jsonb_build_array('t', ({sql})::text)",
-           "BLOB": f"jsonb_build_array('b', encode({sql}, 'hex'))", "NULL": "NULL::jsonb"}.get(kind or "")
+           "BLOB": f"jsonb_build_array('b', encode({sql}, 'hex'))"}.get(kind or "")
+    if kind == "NULL":
+        return "NULL::jsonb"
     if tag is None:
-        raise NotSupportedError(f"{text}: a JSON value compared with a value whose storage class varies: "
+        raise NotSupportedError(f"{text}: a value that is a real (SQLite's own digits) or whose storage class varies: "
                                 "not supported yet")
-    return f"sqlmite.tag_cmp({value}, {tag})"
+    return f"(CASE WHEN ({sql}) IS NULL THEN NULL ELSE {tag} END)"
 
 
 def _bare(node: exp.Expression) -> exp.Expression:
