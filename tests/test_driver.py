@@ -322,7 +322,7 @@ def test_constraint_errors_carry_sqlite_messages_and_codes(pair: tuple[sqlite3.C
     "SELECT max(tag) FROM items",  # tag is NOCASE: SQLite's max() uses it
     "UPDATE OR REPLACE items SET tag = 'fruit'",  # which rows conflict depends on SQLite's scan order
     "SELECT a FROM plain WHERE b = 2",  # b holds a text among its integers: comparing it is not kept yet
-    "SELECT printf('%d', id) FROM items",
+    "SELECT printf('%.2f', score) FROM items",  # SQLite writes floating-point digits its own way
     "UPDATE items SET score = score || 'x'",  # TEXT into a REAL column: SQLite's affinity decides per value
     "CREATE TRIGGER t BEFORE INSERT ON plain BEGIN DELETE FROM plain WHERE a IS NULL; END",  # BEFORE that writes
     "PRAGMA case_sensitive_like = ON",  # LIKE is translated case-insensitively

@@ -54,8 +54,8 @@ ROWS = [
 INTEGERS = ["0", "1", "-1", "2", "3", "7", "10", "9223372036854775807", "-9223372036854775808",
             "9223372036854775808"]
 REALS = ["0.5", "-0.0", "1e308", "1.5", "2.0", "-2.5", "0.1", "1e-3"]
-TEXTS = ["''", "'abc'", "'ABC'", "'ß'", "'É'", "'10'", "' 7'", "'Abc '", "'1e3'", "'0x10'", "'3.0'", "'a'",
-         "'{\"a\": [1, 2.5, \"x\"], \"b\": null}'", "'[1, \"a\", true]'", "' 12 '"]
+TEXTS = ["''", "'abc'", "'ABC'", "'ß'", "'É'", "'10'", "' 7'", "'Abc '", "'1e3'", "'0x10'", "'3.0'", "'a'"]
+JSONS = ["'{\"a\": [1, 2.5, \"x\"], \"b\": null}'", "'[1, \"a\", true]'", "' 12 '", "'\"s\"'"]
 BLOBS = ["X''", "X'00'", "X'41'", "X'6162'", "X'c3a9'"]
 PATTERNS = ["'a%'", "'%B%'", "'_'", "'%'", "'a\\_b%'", "'[a-c]*'", "'*'", "'?b*'", "'1%'"]
 COLUMNS = ["id", "i", "i", "r", "r", "t", "t", "n", "n", "b", "c", "c", "u"]
@@ -114,13 +114,18 @@ def expressions(leaves: st.SearchStrategy[str], *, aggregates: bool,
             call(["coalesce", "ifnull", "nullif", "instr", "trim", "ltrim", "rtrim", "substr", "max", "min"],
                  inner, inner),
             call(["substr", "replace", "iif", "coalesce", "max", "min"], inner, inner, inner),
-            call(["round"], inner), call(["round"], inner, inner),
-            template("{} {} {}", inner, one("->", "->>"), one("'a'", "0", "-1", "'$[1]'", "'$.a[#-1]'", "'$'")),
-            call(["json", "json_valid", "json_type", "json_array_length", "json_quote", "json_array"], inner),
-            st.tuples(inner, one("'$.a'", "'$[0]'", "'$'")).map(lambda d: f"json_extract({d[0]}, {d[1]})"),
-            inner.map("json_object('k', {})".format),
-            st.tuples(one("'%d'", "'%5s|'", "'%x'", "'%q'", "'%.2s'", "'%-3d|'", "'%,d'", "'%c'"), inner).map(
-                lambda d: f"printf({d[0]}, {d[1]})"),
+            st.one_of(  # one option among the others, so they do not crowd out the rest
+                call(["round"], inner), call(["round"], inner, inner),
+                template("{} {} {}", st.sampled_from(JSONS), one("->", "->>"),
+                         one("'a'", "0", "-1", "'$[1]'", "'$.a[#-1]'", "'$'")),
+                call(["json", "json_valid", "json_type", "json_array_length"], st.sampled_from(JSONS)),
+                call(["json_quote", "json_array", "json_valid"], inner),
+                st.tuples(st.sampled_from(JSONS), one("'$.a'", "'$[0]'", "'$'")).map(
+                    lambda d: f"json_extract({d[0]}, {d[1]})"),
+                inner.map("json_object('k', {})".format),
+                st.tuples(one("'%d'", "'%5s|'", "'%x'", "'%q'", "'%.2s'", "'%-3d|'", "'%,d'", "'%c'"), inner).map(
+                    lambda d: f"printf({d[0]}, {d[1]})"),
+            ),
         ]
         if aggregates:
             parts += [
@@ -348,9 +353,10 @@ def test_every_shape_long(pair: Pair, sql: str) -> None:
     differential(pair, sql)
 
 
-# Observed (derandomized, 60 per shape): 45% of the table-data statements run (where 35%, result
-# 73%, count 35%, aggregate 42%, order 42%); random samples of 4000 per shape: 25-60%. Many of
-# those still diverge, and fixing by refusing lowers the share, so the floor is 20%.
+# Observed (derandomized, 300 per shape; fewer vary too much with the grammar): 22-25% of the
+# table-data statements run (where 19%, result 29%, count 19%, aggregate 20%, order 24%); the
+# grammar keeps growing into what is refused by name (mixed storage classes, reals' text). Many
+# of those still diverge, and fixing by refusing lowers the share, so the floor is 20%.
 MIN_EXECUTED_SHARE = 0.2
 
 
@@ -362,7 +368,7 @@ def test_a_fair_share_runs(pair: Pair, capsys: pytest.CaptureFixture[str]) -> No
     outcomes: dict[str, Counter[str]] = {name: Counter() for name in SHAPES}
 
     def sampler(name: str) -> Callable[[], None]:
-        @settings(FUZZ, max_examples=60, database=None, derandomize=True)
+        @settings(FUZZ, max_examples=300, database=None, derandomize=True)
         @given(sql=SHAPES[name])
         def sample(sql: str) -> None:
             got = observe(pair[1], sql)
