@@ -68,6 +68,11 @@ DERIVED = [
     "WITH t AS (SELECT id, name FROM e) SELECT * FROM t WHERE id IN (SELECT id FROM t WHERE id > 4) ORDER BY id",
     "WITH e AS (SELECT 'shadowed' AS name) SELECT name FROM e",
     "WITH m AS MATERIALIZED (SELECT max(salary) AS top FROM e) SELECT name FROM e, m WHERE salary = m.top",
+    "SELECT * FROM (SELECT id FROM e UNION SELECT 7) ORDER BY 1",
+    "SELECT x, count(*) FROM (SELECT salary AS x FROM e UNION ALL SELECT salary FROM e) GROUP BY x ORDER BY x",
+    "SELECT n FROM (SELECT name AS n FROM e EXCEPT SELECT 'y') WHERE n > 'w' ORDER BY n",
+    "WITH u AS (SELECT id FROM e WHERE id < 2 UNION SELECT id FROM e WHERE id > 4) SELECT * FROM u ORDER BY id",
+    "SELECT * FROM (SELECT id, name FROM e INTERSECT SELECT id, name FROM e WHERE id > 1) AS i ORDER BY i.id",
     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5) SELECT x FROM c",
     "WITH RECURSIVE c(x) AS (SELECT min(id) FROM e UNION ALL SELECT x + 1 FROM c WHERE x < 5) SELECT x FROM c ORDER BY x",
     ("WITH RECURSIVE c(x, n) AS (SELECT 1, name FROM e WHERE id = 1 UNION ALL SELECT x + 1, e.name FROM c JOIN e "
@@ -116,7 +121,7 @@ REFUSED = [
     "WITH RECURSIVE c(x) AS (SELECT min(id) FROM e UNION ALL SELECT x + 1 FROM c) SELECT x FROM c LIMIT 3",
     # SQLite's queue as a priority queue: ORDER BY in the recursive step decides which rows LIMIT keeps
     "WITH RECURSIVE c(x) AS (SELECT min(id) FROM e UNION ALL SELECT x + 1 FROM c ORDER BY 1 DESC LIMIT 3) SELECT x FROM c",
-    "SELECT * FROM (SELECT id FROM e UNION SELECT 7)",  # a compound in FROM
+    "SELECT id FROM (SELECT id, salary FROM e UNION SELECT 5, '100') WHERE salary = 100",  # classes differ by arm
     "UPDATE OR IGNORE e SET salary = 1",  # which rows conflict depends on SQLite's scan order
     "SELECT hex(bonus) FROM e",  # a real's text form is SQLite's own
     "SELECT * FROM e AS x RIGHT JOIN e AS y USING (id)",  # SQLite merges the USING columns of both sides

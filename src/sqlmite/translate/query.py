@@ -157,9 +157,12 @@ _PG_OF_CLASS = {"INTEGER": PgType.BIGINT, "REAL": PgType.DOUBLE, "TEXT": PgType.
 def derived_table(inner: exp.Expression, names: list[str], name: str, catalog: Catalog, counter: list[int],
                   ctes: Scope) -> tuple[Derived, dict[str, tuple[Mapped, set[str]]]]:
     """A subquery in FROM (or a CTE) as a source whose columns each hold one storage class."""
-    if not isinstance(inner, exp.Select):
+    if isinstance(inner, exp.SetOperation):
+        query = compound(inner, catalog, ctes)
+    elif isinstance(inner, exp.Select):
+        query = select(inner, catalog, [], as_values=True, counter=counter, ctes=ctes)
+    else:
         raise NotSupportedError(f"{inner.sql(dialect='sqlite')[:60]}: only a SELECT as a subquery in FROM so far")
-    query = select(inner, catalog, [], as_values=True, counter=counter, ctes=ctes)
     names = names or query.names
     refs: dict[str, ColumnRef] = {}
     for i, (column, kind) in enumerate(zip(names, query.classes, strict=True)):
@@ -224,13 +227,16 @@ def recursive_table(inner: exp.Expression, names: list[str], name: str, catalog:
     return Derived(name, sql, refs, names), {**first.checked, **step.checked}
 
 
-def compound(node: exp.SetOperation, catalog: Catalog) -> Query:
+def compound(node: exp.SetOperation, catalog: Catalog, ctes: Scope | None = None) -> Query:
     """UNION [ALL], INTERSECT, EXCEPT: each arm a SELECT whose results are values; a column's
     storage class must be the same in every arm (PostgreSQL would unify the types), and its
     collation BINARY (SQLite compares with the left arm's). SQLite's compound operators all bind
-    alike, left to right; PostgreSQL's INTERSECT binds tighter: every nested arm is parenthesized."""
+    alike, left to right; PostgreSQL's INTERSECT binds tighter: every nested arm is parenthesized.
+    As a subquery in FROM (``ctes``: the names in scope there), its columns are named by the left
+    arm and keep an affinity only where every arm gives the same one."""
     checked: dict[str, tuple[Mapped, set[str]]] = {}
     classes: list[set[str]] = []
+    typed: list[Query] = []
 
     def arm(n: exp.Expression) -> str:
         inner = n.this if isinstance(n, exp.Subquery) else n
@@ -238,7 +244,8 @@ def compound(node: exp.SetOperation, catalog: Catalog) -> Query:
             return f"({part(inner)})"
         if not isinstance(inner, exp.Select):
             raise NotSupportedError(f"{n.sql(dialect='sqlite')}: only SELECTs in a compound")
-        query = select(inner, catalog, [], as_values=True)
+        query = select(inner, catalog, [], as_values=True, ctes=ctes)
+        typed.append(query)
         for mapped, columns in query.checked.values():  # each arm has its own aliases t0, t1, ...
             checked[f"arm{len(checked)}"] = (mapped, set(columns))
         kinds = query.kinds or []
@@ -289,7 +296,12 @@ def compound(node: exp.SetOperation, catalog: Catalog) -> Query:
         sql += f" LIMIT {limit}"
     if offset is not None and offset > 0:
         sql += f" OFFSET {offset}"
-    return Query(sql, [Output(["?"]) for _ in classes], checked)
+    query = Query(sql, [Output(["?"]) for _ in classes], checked)
+    query.names = typed[0].names
+    query.classes = [next(iter(k), "NULL") for k in classes]
+    query.collations = ["BINARY"] * len(classes)
+    query.affinities = [a[0] if len(set(a)) == 1 else Affinity.BLOB for a in zip(*(q.affinities for q in typed))]
+    return query
 
 
 def select(node: exp.Select, catalog: Catalog, origins: list[tuple[str | None, str | None]],
