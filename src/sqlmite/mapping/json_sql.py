@@ -143,6 +143,80 @@ BEGIN
     ELSE RETURN 1;
   END CASE;
 END $$""", "function sqlmite.tag_real_cmp"),
+    # json_set/json_insert/json_replace/json_remove at one path (mode 'set', 'insert', 'replace',
+    # 'remove'): the edited value's text, or NULL for a removed one. SQLite edits the first member
+    # of a repeated key, appends a missing key (creating the objects and arrays a longer path
+    # needs), appends at [#] or at the index just past the end, and leaves the value as it is
+    # where the path leads through a scalar or past the end. Members keep their keys as written;
+    # one written with escapes is not rebuilt (its text would change): NotSupportedError.
+    Statement(f"""CREATE OR REPLACE FUNCTION sqlmite.json_edit(j json, steps text[], val text, mode text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  step text := steps[1];
+  rest text[] := steps[2:];
+  parts text[] := '{{}}';
+  piece text;
+  found boolean := false;
+  n int;
+  idx int;
+  r record;
+BEGIN
+  IF j IS NULL THEN RETURN NULL; END IF;
+  IF step IS NULL THEN
+    RETURN CASE mode WHEN 'remove' THEN NULL WHEN 'insert' THEN sqlmite.json_min(j) ELSE val END;
+  END IF;
+  IF left(step, 1) = 'k' THEN
+    IF json_typeof(j) <> 'object' THEN RETURN sqlmite.json_min(j); END IF;
+    IF j::text ~ '"(?:[^"\\\\]|\\\\.)*\\\\(?:[^"\\\\]|\\\\.)*"[ \t\n\r]*:' THEN
+      RAISE EXCEPTION USING ERRCODE = '{NOT_SUPPORTED_STATE}',
+        MESSAGE = 'editing a JSON object whose keys are written with escapes: not supported';
+    END IF;
+    FOR r IN SELECT e.key, e.value FROM json_each(j) WITH ORDINALITY AS e(key, value, at) ORDER BY e.at LOOP
+      IF NOT found AND r.key = substr(step, 2) THEN
+        found := true;
+        piece := sqlmite.json_edit(r.value, rest, val, mode);
+        IF piece IS NOT NULL THEN parts := parts || (to_json(r.key)::text || ':' || piece); END IF;
+      ELSE
+        parts := parts || (to_json(r.key)::text || ':' || sqlmite.json_min(r.value));
+      END IF;
+    END LOOP;
+    IF NOT found AND mode IN ('set', 'insert') THEN
+      piece := sqlmite.json_new(rest, val);
+      IF piece IS NOT NULL THEN parts := parts || (to_json(substr(step, 2))::text || ':' || piece); END IF;
+    END IF;
+    RETURN '{{' || array_to_string(parts, ',') || '}}';
+  END IF;
+  IF json_typeof(j) <> 'array' THEN RETURN sqlmite.json_min(j); END IF;
+  n := json_array_length(j);
+  idx := CASE WHEN left(step, 1) = '#' THEN n - substr(step, 2)::int ELSE substr(step, 2)::int END;
+  FOR r IN SELECT e.value, e.at FROM json_array_elements(j) WITH ORDINALITY AS e(value, at) ORDER BY e.at LOOP
+    IF r.at - 1 = idx THEN
+      piece := sqlmite.json_edit(r.value, rest, val, mode);
+      IF piece IS NOT NULL THEN parts := parts || piece; END IF;
+    ELSE
+      parts := parts || sqlmite.json_min(r.value);
+    END IF;
+  END LOOP;
+  IF idx = n AND mode IN ('set', 'insert') THEN
+    piece := sqlmite.json_new(rest, val);
+    IF piece IS NOT NULL THEN parts := parts || piece; END IF;
+  END IF;
+  RETURN '[' || array_to_string(parts, ',') || ']';
+END $$""", "function sqlmite.json_edit"),
+    # The value a missing path creates: objects for keys, a one-element array for [0] or [#];
+    # NULL (nothing created) for any other index.
+    Statement("""CREATE OR REPLACE FUNCTION sqlmite.json_new(steps text[], val text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  inner_text text;
+BEGIN
+  IF steps[1] IS NULL THEN RETURN val; END IF;
+  inner_text := sqlmite.json_new(steps[2:], val);
+  IF inner_text IS NULL THEN RETURN NULL; END IF;
+  IF left(steps[1], 1) = 'k' THEN RETURN '{' || to_json(substr(steps[1], 2))::text || ':' || inner_text || '}'; END IF;
+  IF steps[1] IN ('i0', '#0') THEN RETURN '[' || inner_text || ']'; END IF;
+  RETURN NULL;
+END $$""", "function sqlmite.json_new"),
     # SQLite's own error, raised where SQLite raises it (on the first row it evaluates).
     Statement(f"""CREATE OR REPLACE FUNCTION sqlmite.sqlite_error(message text) RETURNS json
 LANGUAGE plpgsql VOLATILE AS $$

@@ -18,6 +18,8 @@ json_quote(v), json_array(v, ...)  to_json(text), integers' text, 'null', or a  
 json_object(k, v, ...)             JSON argument as it is
 json_group_array(v ORDER BY ...)   '[' || string_agg(..., ',' ORDER BY ...) || ']'  TEXT
 json_group_object(k, v ORDER BY)
+json_set/insert/replace(x, p, v),  sqlmite.json_edit(x, p, v, mode), one per path     TEXT
+  json_remove(x, p, ...)           (first of repeated keys; missing paths created)
 =================================  ==============================================  =================
 
 ``x`` is text (or an integer, read as its text). A path ``p`` is a literal of the forms ``$``,
@@ -28,7 +30,7 @@ becomes JSON as SQLite makes it: text quoted and escaped (PostgreSQL's ``to_json
 as SQLite does), integers as their digits, NULL as ``null``, and the result of a JSON function
 (SQLite's JSON subtype) as it is. Reals are refused (SQLite's own digits), and so are blobs
 (SQLite fails), aggregates without ``ORDER BY`` (SQLite's scan order), ``json_each``/``json_tree``
-over table data, ``json_set`` and the other editing functions (not translated yet).
+over table data (not translated yet).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
-from sqlmite.mapping.expressions import quote_literal
+from sqlmite.mapping.expressions import quote_literal, sqlite_eval
 from sqlmite.translate.errors import NotSupportedError
 
 if TYPE_CHECKING:
@@ -49,10 +51,13 @@ if TYPE_CHECKING:
 FUNCTIONS: dict[str, str | None] = {
     "json_extract": None, "->>": None, "json_extract*": "TEXT", "->": "TEXT", "json": "TEXT",
     "json_valid": "INTEGER", "json_type": "TEXT", "json_array_length": "INTEGER", "json_quote": "TEXT",
-    "json_array": "TEXT", "json_object": "TEXT",
+    "json_array": "TEXT", "json_object": "TEXT", "json_set": "TEXT", "json_insert": "TEXT", "json_replace": "TEXT",
+    "json_remove": "TEXT",
 }
 # Functions whose result carries SQLite's JSON subtype: another JSON function embeds it as JSON.
-_JSON_RESULTS = {"json_extract*", "->", "json", "json_quote", "json_array", "json_object"}
+_JSON_RESULTS = {"json_extract*", "->", "json", "json_quote", "json_array", "json_object", "json_set", "json_insert",
+                 "json_replace", "json_remove"}
+_EDITS = {"json_set": "set", "json_insert": "insert", "json_replace": "replace", "json_remove": "remove"}
 _STEP = re.compile(r'\.(?:"(?P<quoted>[^"\\]*)"|(?P<key>[^.\["]+))|\[(?:(?P<index>[0-9]{1,9})|#(?:-(?P<back>[0-9]{1,9}))?)\]')
 _LABEL = re.compile(r"[A-Za-z0-9_]+")
 
@@ -66,6 +71,10 @@ def call_of(node: exp.Expression) -> tuple[str, list[exp.Expression]] | None:
         if node.expressions:
             return "json_extract*", [node.this, node.expression, *node.expressions]
         return "->", [node.this, node.expression]
+    if isinstance(node, exp.JSONSet):
+        return "json_set", [node.this, *node.expressions]
+    if isinstance(node, exp.JSONRemove):
+        return "json_remove", [node.this, *node.expressions]
     if isinstance(node, exp.JSONType):
         return "json_type", [a for a in (node.this, node.args.get("expression")) if a is not None]
     if isinstance(node, exp.JSONObject):
@@ -104,6 +113,8 @@ def json_sql(expr: QueryExpression, node: exp.Expression) -> str | None:
                                 "supported as a result column, not inside an expression yet")
     if name in ("json_quote", "json_array", "json_object"):
         return _build(expr, name, args, text)
+    if name in _EDITS:
+        return _edit(expr, name, args, text)
     if not args:
         raise NotSupportedError(f"{text}: wrong number of arguments")
     doc = _document(expr, args[0], text)
@@ -245,6 +256,26 @@ def _build(expr: QueryExpression, name: str, args: list[exp.Expression], text: s
     return "('{' || " + " || ',' || ".join(members) + " || '}')"
 
 
+def _edit(expr: QueryExpression, name: str, args: list[exp.Expression], text: str) -> str:
+    """json_set/insert/replace(x, p, v, ...) and json_remove(x, p, ...): each edit in turn on the
+    text the previous one left (sqlmite.json_edit), as SQLite applies them left to right."""
+    mode = _EDITS[name]
+    pairs = [(p, None) for p in args[1:]] if mode == "remove" else list(zip(args[1::2], args[2::2]))
+    if not pairs or (mode != "remove" and len(args) % 2 == 0):
+        raise NotSupportedError(f"{text}: wrong number of arguments")
+    sql = f"sqlmite.json_min({_document(expr, args[0], text)})"
+    for path, value in pairs:
+        steps = path_steps(path, False)
+        if steps is None:  # a NULL path: json_remove's answer is NULL; the others skip it
+            if mode == "remove":
+                return "NULL::text"
+            continue
+        new = "NULL::text" if value is None else _value(expr, value, text)
+        array = f"ARRAY[{', '.join(quote_literal(s) for s in steps)}]::text[]" if steps else "'{}'::text[]"
+        sql = f"sqlmite.json_edit(({sql})::json, {array}, {new}, '{mode}')"
+    return sql
+
+
 def _value(expr: QueryExpression, node: exp.Expression, text: str) -> str:
     """``node`` as the JSON text SQLite's json_array()/json_object()/json_quote() make of it."""
     call = call_of(node)
@@ -313,6 +344,12 @@ def path_steps(node: exp.Expression, abbreviated: bool) -> list[str] | None:
     if abbreviated and isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and not node.this.is_string:
         back = int(node.this.this)  # ``-> -1``: the last element, as [#-1]
         return [f"#{back}"] if back else ["i0"]
+    if not isinstance(node, exp.Literal) and node.find(exp.Column, exp.Subquery, exp.Select) is None:
+        value = sqlite_eval(node.sql(dialect="sqlite"))  # a constant expression: SQLite computes it
+        if value is None:
+            return None
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            node = exp.Literal.string(value) if isinstance(value, str) else exp.Literal.number(value)
     if not isinstance(node, exp.Literal):
         raise NotSupportedError(f"JSON path {node.sql(dialect='sqlite')}: only a literal path")
     path = node.this
