@@ -232,3 +232,8 @@ def test_editing_keys_written_with_escapes_is_refused(pair: tuple[Any, Any]) -> 
     escaped_key = documents(0).index('{"a\\u0041": 5}')
     with pytest.raises(sqlmite.NotSupportedError):
         pair[1].execute(f"SELECT json_set(d, '$.b', 1) FROM j WHERE id = {escaped_key}").fetchall()
+
+
+def test_a_subquerys_json_is_text(pair: tuple[Any, Any]) -> None:
+    """SQLite's JSON subtype does not cross a scalar subquery: its JSON is embedded as a string."""
+    same(pair, "SELECT id, json_object('inner', (SELECT json_array(t, n) FROM v WHERE v.id = 1)) FROM v ORDER BY id")

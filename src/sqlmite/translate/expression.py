@@ -53,7 +53,7 @@ from sqlmite.mapping.expressions import (
     sqlite_eval,
 )
 from sqlmite.mapping.values import AFFINITY_DEFAULT, PgType
-from sqlmite.translate.aggregates import aggregate_class, aggregate_sql, is_total
+from sqlmite.translate.aggregates import aggregate_class, aggregate_sql, has_aggregate, is_total
 from sqlmite.translate.catalog import Catalog, Derived, Mapped
 from sqlmite.translate.datetime import datetime_class, datetime_sql
 from sqlmite.translate.errors import NotSupportedError, from_sqlite
@@ -398,7 +398,7 @@ class QueryExpression(SchemaExpression):
         if isinstance(node, exp.Subquery):
             inner = node.this
             aggregate = (isinstance(inner, exp.Select) and not inner.args.get("group") and len(inner.expressions) == 1
-                         and inner.expressions[0].find(exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max) is not None)
+                         and has_aggregate(inner.expressions[0]))
             if not aggregate and not (isinstance(inner, exp.Select) and self._one_row(inner)):
                 # SQLite takes the first row of a scalar subquery; PostgreSQL refuses several.
                 raise NotSupportedError("scalar subqueries that may return several rows: not supported yet")

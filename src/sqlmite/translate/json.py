@@ -281,7 +281,10 @@ def _value(expr: QueryExpression, node: exp.Expression, text: str) -> str:
     call = call_of(node)
     if call is not None and call[0] in _JSON_RESULTS:
         return f"coalesce({json_sql(expr, node)}, 'null')"
-    if any(call_of(n) is not None and call_of(n)[0] in _JSON_RESULTS for n in node.walk() if n is not node):
+    # A scalar subquery's value is plain text to SQLite (the subtype does not cross it).
+    nested = (n for n in node.walk(prune=lambda n: isinstance(n, exp.Subquery)) if n is not node)
+    if not isinstance(node, exp.Subquery) and any(call_of(n) is not None and call_of(n)[0] in _JSON_RESULTS
+                                                  for n in nested):
         raise NotSupportedError(f"{text}: a JSON function's result inside another expression (whether SQLite keeps "
                                 "it JSON depends on the expression): not supported yet")
     kind = expr.sqlite_class(node)
