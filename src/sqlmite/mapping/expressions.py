@@ -62,6 +62,7 @@ class ColumnRef:
     affinity: Affinity
     collation: str = "BINARY"
     pg_type: PgType | None = None
+    tagged: bool = False  # values of any class, each tagged with it (jsonb), e.g. json_each's value
 
 
 def quote_ident(name: str) -> str:

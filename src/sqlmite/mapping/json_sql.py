@@ -143,18 +143,29 @@ BEGIN
     ELSE RETURN 1;
   END CASE;
 END $$""", "function sqlmite.tag_real_cmp"),
+    # SQLite keeps an object's keys as written (escapes included) and shows them so in edits and
+    # in json_each's fullkey; PostgreSQL gives them unescaped. An object whose text has a key
+    # written with a backslash is refused rather than shown otherwise.
+    Statement(f"""CREATE OR REPLACE FUNCTION sqlmite.json_plain_keys(j json, what text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  IF j::text ~ '"(?:[^"\\\\]|\\\\.)*\\\\(?:[^"\\\\]|\\\\.)*"[ \t\n\r]*:' THEN
+    RAISE EXCEPTION USING ERRCODE = '{NOT_SUPPORTED_STATE}',
+      MESSAGE = what || ' a JSON object whose keys are written with escapes: not supported';
+  END IF;
+END $$""", "function sqlmite.json_plain_keys"),
     # json_set/json_insert/json_replace/json_remove at one path (mode 'set', 'insert', 'replace',
     # 'remove'): the edited value's text, or NULL for a removed one. SQLite edits the first member
     # of a repeated key, appends a missing key (creating the objects and arrays a longer path
     # needs), appends at [#] or at the index just past the end, and leaves the value as it is
     # where the path leads through a scalar or past the end. Members keep their keys as written;
     # one written with escapes is not rebuilt (its text would change): NotSupportedError.
-    Statement(f"""CREATE OR REPLACE FUNCTION sqlmite.json_edit(j json, steps text[], val text, mode text) RETURNS text
+    Statement("""CREATE OR REPLACE FUNCTION sqlmite.json_edit(j json, steps text[], val text, mode text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
   step text := steps[1];
   rest text[] := steps[2:];
-  parts text[] := '{{}}';
+  parts text[] := '{}';
   piece text;
   found boolean := false;
   n int;
@@ -167,10 +178,7 @@ BEGIN
   END IF;
   IF left(step, 1) = 'k' THEN
     IF json_typeof(j) <> 'object' THEN RETURN sqlmite.json_min(j); END IF;
-    IF j::text ~ '"(?:[^"\\\\]|\\\\.)*\\\\(?:[^"\\\\]|\\\\.)*"[ \t\n\r]*:' THEN
-      RAISE EXCEPTION USING ERRCODE = '{NOT_SUPPORTED_STATE}',
-        MESSAGE = 'editing a JSON object whose keys are written with escapes: not supported';
-    END IF;
+    PERFORM sqlmite.json_plain_keys(j, 'editing');
     FOR r IN SELECT e.key, e.value FROM json_each(j) WITH ORDINALITY AS e(key, value, at) ORDER BY e.at LOOP
       IF NOT found AND r.key = substr(step, 2) THEN
         found := true;
@@ -184,7 +192,7 @@ BEGIN
       piece := sqlmite.json_new(rest, val);
       IF piece IS NOT NULL THEN parts := parts || (to_json(substr(step, 2))::text || ':' || piece); END IF;
     END IF;
-    RETURN '{{' || array_to_string(parts, ',') || '}}';
+    RETURN '{' || array_to_string(parts, ',') || '}';
   END IF;
   IF json_typeof(j) <> 'array' THEN RETURN sqlmite.json_min(j); END IF;
   n := json_array_length(j);
@@ -217,6 +225,57 @@ BEGIN
   IF steps[1] IN ('i0', '#0') THEN RETURN '[' || inner_text || ']'; END IF;
   RETURN NULL;
 END $$""", "function sqlmite.json_new"),
+    # json_each's rows over a value found at path ``base``: each member of an object or element of
+    # an array in order (a scalar: itself), with SQLite's key (text or index), value and atom
+    # (tagged), type, fullkey and path. json_tree walks the same way, depth first, itself first.
+    Statement("""CREATE OR REPLACE FUNCTION sqlmite.json_label(k text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT CASE WHEN k ~ '^[A-Za-z][A-Za-z0-9]*$' THEN '.' || k ELSE '."' || k || '"' END
+$$""", "function sqlmite.json_label"),
+    Statement("""CREATE OR REPLACE FUNCTION sqlmite.json_each_rows(j json, base text, tree boolean, top jsonb DEFAULT NULL)
+  RETURNS TABLE(key jsonb, value jsonb, type text, atom jsonb, fullkey text, path text)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  r record;
+  below text;
+  container boolean;
+BEGIN
+  IF j IS NULL THEN RETURN; END IF;
+  container := json_typeof(j) IN ('object', 'array');
+  IF json_typeof(j) = 'object' THEN PERFORM sqlmite.json_plain_keys(j, 'listing'); END IF;
+  IF NOT container OR tree THEN  -- a scalar, or json_tree's own first row
+    key := CASE WHEN tree THEN top END;  -- json_tree's top row: the key its path ends with
+    value := sqlmite.json_value(j); type := sqlmite.json_kind(j);
+    atom := CASE WHEN container THEN NULL ELSE value END; fullkey := base;
+    path := CASE WHEN tree THEN sqlmite.json_parent_path(base) ELSE base END;
+    RETURN NEXT;
+    IF NOT container THEN RETURN; END IF;
+  END IF;
+  FOR r IN
+    SELECT jsonb_build_array('t', e.k) AS k, e.v, base || sqlmite.json_label(e.k) AS full_key, e.n
+      FROM json_each(j) WITH ORDINALITY AS e(k, v, n) WHERE json_typeof(j) = 'object'
+    UNION ALL
+    SELECT jsonb_build_array('i', e.n - 1), e.v, base || '[' || (e.n - 1) || ']', e.n
+      FROM json_array_elements(j) WITH ORDINALITY AS e(v, n) WHERE json_typeof(j) = 'array'
+    ORDER BY 4
+  LOOP
+    IF tree AND json_typeof(r.v) IN ('object', 'array') THEN
+      RETURN QUERY SELECT CASE WHEN x.n = 1 THEN r.k ELSE x.key END, x.value, x.type, x.atom, x.fullkey, x.path
+                     FROM sqlmite.json_each_rows(r.v, r.full_key, true) WITH ORDINALITY
+                          AS x(key, value, type, atom, fullkey, path, n);
+      CONTINUE;
+    END IF;
+    key := r.k; value := sqlmite.json_value(r.v); type := sqlmite.json_kind(r.v);
+    atom := CASE WHEN json_typeof(r.v) IN ('object', 'array') THEN NULL ELSE value END;
+    fullkey := r.full_key; path := base;
+    RETURN NEXT;
+  END LOOP;
+END $$""", "function sqlmite.json_each_rows"),
+    # json_tree's path of a row: its parent's fullkey (for the top, the top itself).
+    Statement(r"""CREATE OR REPLACE FUNCTION sqlmite.json_parent_path(fk text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT coalesce(substring(fk FROM '^(.*)(?:\.[A-Za-z][A-Za-z0-9]*|\."[^"]*"|\[[0-9]+\])$'), fk)
+$$""", "function sqlmite.json_parent_path"),
     # SQLite's own error, raised where SQLite raises it (on the first row it evaluates).
     Statement(f"""CREATE OR REPLACE FUNCTION sqlmite.sqlite_error(message text) RETURNS json
 LANGUAGE plpgsql VOLATILE AS $$

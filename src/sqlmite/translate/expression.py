@@ -53,7 +53,12 @@ from sqlmite.mapping.expressions import (
     sqlite_eval,
 )
 from sqlmite.mapping.values import AFFINITY_DEFAULT, PgType
-from sqlmite.translate.aggregates import aggregate_class, aggregate_sql, has_aggregate, is_total
+from sqlmite.translate.aggregates import (
+    aggregate_class,
+    aggregate_sql,
+    has_aggregate,
+    is_total,
+)
 from sqlmite.translate.catalog import Catalog, Derived, Mapped
 from sqlmite.translate.datetime import datetime_class, datetime_sql
 from sqlmite.translate.errors import NotSupportedError, from_sqlite
@@ -119,8 +124,19 @@ class QueryExpression(SchemaExpression):
             raise NotSupportedError(f"column {node.sql(dialect='sqlite')}")
         return source, source.mapped.refs[key], key
 
+    def varies(self, node: exp.Expression) -> bool:
+        """A value whose storage class is known only per row (json_extract, ->>, json_each's
+        value): compared and returned tagged with its class (``json.py``)."""
+        node = _strip(node)
+        if isinstance(node, exp.Column):
+            return self.resolve(node)[1].tagged
+        return json_varies(node)
+
     def _column(self, node: exp.Column) -> ColumnRef:
         source, ref, key = self.resolve(node)
+        if ref.tagged:
+            raise NotSupportedError(f"{node.sql(dialect='sqlite')}: its storage class is known only per row; "
+                                    "supported as a result column or compared, not inside an expression yet")
         if isinstance(source.mapped, Derived):  # typed by its inner query, whose columns are checked
             return ref
         if key.lower() in {c.name.lower() for c in source.mapped.plan.columns}:
@@ -158,10 +174,10 @@ class QueryExpression(SchemaExpression):
             return (f"({self._compare(x, low, lambda a, b: f'{a} >= {b}')} AND "
                     f"{self._compare(x, high, lambda a, b: f'{a} <= {b}')})")
         if isinstance(inner, exp.In) and inner.expressions and not inner.args.get("query"):
-            if json_varies(_strip(inner.this)):
+            if self.varies(inner.this):
                 return json_in_list(self, inner)
             self._check_in_list(inner)
-        if isinstance(inner, exp.Is) and isinstance(inner.expression, exp.Null) and json_varies(_strip(inner.this)):
+        if isinstance(inner, exp.Is) and isinstance(inner.expression, exp.Null) and self.varies(inner.this):
             return json_is_null(self, inner.this)
         scalar = self._scalar(inner)
         # Parenthesized: the grouping SQLite parsed survives whatever surrounds it (a OR b under AND).
@@ -241,7 +257,7 @@ class QueryExpression(SchemaExpression):
 
     def _compare(self, left: exp.Expression, right: exp.Expression, render: Any) -> str:
         """Comparisons only between values whose classes PostgreSQL compares as SQLite does."""
-        if json_varies(_strip(left)) or json_varies(_strip(right)):
+        if self.varies(left) or self.varies(right):
             return json_compare(self, left, right, render)
         kinds = {self._comparable(left, right), self._comparable(right, left)} - {"NULL"}
         if None in kinds or len(kinds) > 1:
@@ -291,6 +307,8 @@ class QueryExpression(SchemaExpression):
             return {int: "NUMBER", float: "NUMBER", str: "TEXT", bytes: "BLOB"}.get(type(value), "NULL")
         if isinstance(inner, exp.Column):
             _, ref, _ = self.resolve(inner)
+            if ref.tagged:
+                return None
             pg_type = ref.pg_type or AFFINITY_DEFAULT[ref.affinity]
             return {PgType.TEXT: "TEXT", PgType.BYTEA: "BLOB"}.get(pg_type, "NUMBER")
         kind = self.sqlite_class(inner)
@@ -365,7 +383,7 @@ class QueryExpression(SchemaExpression):
         # query.py assembles SELECTs from these expressions; a subquery is a SELECT again.
         from sqlmite.translate.query import sources_of
 
-        sources, _, _ = sources_of(inner, self.catalog, [self.counter[0]], self.ctes)
+        sources, _, _ = sources_of(inner, self.catalog, [self.counter[0]], self.ctes, self)
         result = inner.expressions[0]
         return QueryExpression(sources, self.catalog, self).sqlite_class(
             result.this if isinstance(result, exp.Alias) else result)
@@ -488,6 +506,8 @@ class QueryExpression(SchemaExpression):
             return "BLOB"
         if isinstance(node, exp.Column):
             _, ref, _ = self.resolve(node)
+            if ref.tagged:
+                return None
             pg_type = ref.pg_type or AFFINITY_DEFAULT[ref.affinity]
             # A NUMERIC column holds integers and reals natively: its class varies (None).
             return {PgType.BIGINT: "INTEGER", PgType.DOUBLE: "REAL", PgType.TEXT: "TEXT",

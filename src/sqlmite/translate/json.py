@@ -20,6 +20,9 @@ json_group_array(v ORDER BY ...)   '[' || string_agg(..., ',' ORDER BY ...) || '
 json_group_object(k, v ORDER BY)
 json_set/insert/replace(x, p, v),  sqlmite.json_edit(x, p, v, mode), one per path     TEXT
   json_remove(x, p, ...)           (first of repeated keys; missing paths created)
+FROM json_each(x [, p]),           sqlmite.json_each_rows(json_at(x, p), p, tree)  key, value, atom
+  json_tree(x [, p])               (a function in FROM reads the items before it)  tagged; id, parent
+                                                                                   refused
 =================================  ==============================================  =================
 
 ``x`` is text (or an integer, read as its text). A path ``p`` is a literal of the forms ``$``,
@@ -29,8 +32,7 @@ paths (SQLite reports some of them as errors only for some documents) are refuse
 becomes JSON as SQLite makes it: text quoted and escaped (PostgreSQL's ``to_json`` escapes exactly
 as SQLite does), integers as their digits, NULL as ``null``, and the result of a JSON function
 (SQLite's JSON subtype) as it is. Reals are refused (SQLite's own digits), and so are blobs
-(SQLite fails), aggregates without ``ORDER BY`` (SQLite's scan order), ``json_each``/``json_tree``
-over table data (not translated yet).
+(SQLite fails), aggregates without ``ORDER BY`` (SQLite's scan order).
 """
 
 from __future__ import annotations
@@ -41,7 +43,15 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
-from sqlmite.mapping.expressions import quote_literal, sqlite_eval
+from sqlmite.mapping.affinity import Affinity
+from sqlmite.mapping.expressions import (
+    ColumnRef,
+    quote_ident,
+    quote_literal,
+    sqlite_eval,
+)
+from sqlmite.mapping.values import PgType
+from sqlmite.translate.catalog import Derived
 from sqlmite.translate.errors import NotSupportedError
 
 if TYPE_CHECKING:
@@ -140,6 +150,9 @@ def json_sql(expr: QueryExpression, node: exp.Expression) -> str | None:
 def tagged_sql(expr: QueryExpression, node: exp.Expression) -> str:
     """``json_extract(x, p)`` / ``x ->> p`` as a jsonb tag (``["i", 1]``, ``["t", "a"]``...), the
     form the data mapper's overflow values have, so the reader gives each row's own class."""
+    if isinstance(node, exp.Column):  # json_each's key, value, atom: tagged already
+        source, ref, _ = expr.resolve(node)
+        return f"{source.alias}.{quote_ident(ref.pg_name)}"
     call = call_of(node)
     assert call is not None and FUNCTIONS[call[0]] is None
     name, args = call
@@ -157,9 +170,9 @@ def compare_sql(expr: QueryExpression, left: exp.Expression, right: exp.Expressi
     text = f"{left.sql(dialect='sqlite')} vs {right.sql(dialect='sqlite')}"
     if "DISTINCT" in render("a", "b"):
         raise NotSupportedError(f"{text}: IS / IS NOT with a JSON value: not supported yet")
-    if varies(_bare(left)):
+    if expr.varies(_bare(left)):
         tagged, other, flipped = left, right, False
-    elif varies(_bare(right)):
+    elif expr.varies(_bare(right)):
         tagged, other, flipped = right, left, True
     else:
         raise NotSupportedError(f"{text}: a JSON value under a collation: not supported yet")
@@ -181,7 +194,8 @@ def is_null_sql(expr: QueryExpression, node: exp.Expression) -> str:
 def _compare_one(expr: QueryExpression, tagged: exp.Expression, other: exp.Expression, text: str) -> str:
     """-1/0/1 (NULL with a NULL) comparing the per-row value ``tagged`` with ``other``."""
     value = tagged_sql(expr, tagged)
-    if any(isinstance(n, exp.Collate) for n in (tagged, other)) or isinstance(_bare(other), (exp.Column, exp.Cast)) \
+    plain_column = isinstance(_bare(other), exp.Column) and not expr.varies(other)
+    if any(isinstance(n, exp.Collate) for n in (tagged, other)) or plain_column or isinstance(_bare(other), exp.Cast) \
             or isinstance(other.unnest(), exp.Subquery):
         raise NotSupportedError(f"{text}: a JSON value compared with a column, a CAST, a subquery or under a "
                                 "collation (SQLite would convert or fold it first): not supported yet")
@@ -194,7 +208,7 @@ def tag_of(expr: QueryExpression, node: exp.Expression, text: str) -> str:
     """``node`` as a jsonb tag of its storage class (``["i", 1]``, ``["t", "a"]``, ``["b", hex]``),
     NULL for NULL: how a value whose class is known only per row travels inside PostgreSQL."""
     bare = _bare(node)
-    if varies(bare):
+    if expr.varies(bare):
         return tagged_sql(expr, bare)
     kind = expr.sqlite_class(node)
     sql = expr._emit(node)
@@ -212,6 +226,43 @@ def _bare(node: exp.Expression) -> exp.Expression:
     while isinstance(node, exp.Paren):
         node = node.this
     return node
+
+
+EACH_COLUMNS = ["key", "value", "type", "atom", "id", "parent", "fullkey", "path"]
+
+
+def table_function(expr: QueryExpression, call: exp.Anonymous, name: str) -> tuple[Derived, str]:
+    """``json_each(x [, p])`` / ``json_tree(x [, p])`` in FROM: a source whose ``key``, ``value``
+    and ``atom`` hold values of any class (tagged), and the PostgreSQL FROM text (a function in
+    FROM may read the FROM items before it, as SQLite's table-valued functions do). ``id`` and
+    ``parent`` are SQLite's offsets into its binary JSON: using them is refused."""
+    function = call.name.lower()
+    text = call.sql(dialect="sqlite")
+    args = list(call.expressions)
+    _count(args, 1, 2, text)
+    doc = _document(expr, args[0], text)
+    base, top = "'$'", "NULL::jsonb"
+    if len(args) == 2:
+        steps = path_steps(args[1], False)
+        if steps is None:
+            doc, base = "NULL::json", "'$'"
+        else:
+            if steps and steps[-1].startswith("k"):
+                top = f"jsonb_build_array('t', {quote_literal(steps[-1][1:])}::text)"
+            elif steps and steps[-1].startswith("i"):
+                top = f"jsonb_build_array('i', {int(steps[-1][1:])})"
+            elif steps and function == "json_tree":
+                raise NotSupportedError(f"{text}: json_tree at a path ending in [#-N]: not supported yet")
+            doc = _at(doc, args[1], False, text)
+            literal = args[1]
+            base = quote_literal(literal.this if isinstance(literal, exp.Literal) else str(sqlite_eval(
+                literal.sql(dialect="sqlite"))))
+    tagged = {"key", "value", "atom"}
+    refs = {c: ColumnRef(f"c{i}", Affinity.BLOB, "BINARY", None if c in tagged else PgType.TEXT, c in tagged)
+            for i, c in enumerate(EACH_COLUMNS) if c not in ("id", "parent")}
+    sql = f"sqlmite.json_each_rows({doc}, {base}, {'true' if function == 'json_tree' else 'false'}, {top})"
+    columns = ", ".join(f'"{refs[c].pg_name}"' for c in EACH_COLUMNS if c in refs)
+    return Derived(name, sql, refs, EACH_COLUMNS), columns
 
 
 def aggregate_json(expr: QueryExpression, node: exp.Expression, over: str,

@@ -27,7 +27,7 @@ from sqlmite.translate.aggregates import has_aggregate, sort_key
 from sqlmite.translate.catalog import Catalog, Derived, Mapped
 from sqlmite.translate.errors import NotSupportedError
 from sqlmite.translate.expression import QueryExpression, Source
-from sqlmite.translate.json import tagged_sql, varies
+from sqlmite.translate.json import table_function, tagged_sql
 
 # Names FROM may use besides tables: views and CTEs (their SELECT and column names), and inside a
 # recursive CTE's step, the CTE itself.
@@ -58,7 +58,7 @@ class Query:
 
 
 def sources_of(node: exp.Select, catalog: Catalog, counter: list[int],
-               ctes: Scope | None = None,
+               ctes: Scope | None = None, parent: QueryExpression | None = None,
                ) -> tuple[list[Source], str, dict[str, tuple[Mapped, set[str]]]]:
     """The FROM clause: its items with fresh PostgreSQL aliases tN (``counter`` is shared by a
     statement's subqueries), its text, and the columns its subqueries need free of strays.
@@ -74,7 +74,14 @@ def sources_of(node: exp.Select, catalog: Catalog, counter: list[int],
         alias = f"t{counter[0]}"
         counter[0] += 1
         named = isinstance(item, exp.Table) and not item.args.get("db") and item.name.lower() in ctes
-        if named and isinstance(ctes[item.name.lower()], Derived):  # a recursive CTE's own name, in its step
+        function = item.this if isinstance(item, exp.Table) and isinstance(item.this, exp.Anonymous) else None
+        if function is not None and function.name.lower() in ("json_each", "json_tree"):
+            # A table-valued function reads the FROM items before it (and the enclosing query's).
+            scope_expr = QueryExpression(list(sources), catalog, parent)
+            derived, columns = table_function(scope_expr, function, item.alias or function.name.lower())
+            sources.append(Source(derived.name, derived, alias))
+            text = f"{derived.qtable} AS {alias}({columns})"
+        elif named and isinstance(ctes[item.name.lower()], Derived):  # a recursive CTE's own name, in its step
             derived = ctes[item.name.lower()]
             assert isinstance(derived, Derived)
             sources.append(Source(item.alias or item.name, derived, alias))
@@ -327,7 +334,7 @@ def select(node: exp.Select, catalog: Catalog, origins: list[tuple[str | None, s
         for cte in with_.expressions:
             columns = [c.name for c in cte.args["alias"].columns] if cte.args["alias"].columns else []
             scope[cte.alias.lower()] = (cte.this, columns)
-    sources, from_sql, inner_checked = sources_of(node, catalog, counter, scope)
+    sources, from_sql, inner_checked = sources_of(node, catalog, counter, scope, parent)
     expr = QueryExpression(sources, catalog, parent)
     expr.ctes = scope
     expr.used.update(inner_checked)
@@ -459,8 +466,8 @@ def _output(value: exp.Expression, expr: QueryExpression, origin: tuple[str | No
     if isinstance(inner, exp.Column) and origin[1] is not None:
         source, ref, key = expr.resolve(inner)
         native = f"{source.alias}.{quote_ident(ref.pg_name)}"
-        if isinstance(source.mapped, Derived):  # its inner query typed it: a value of one class
-            return Output([native])
+        if isinstance(source.mapped, Derived):  # its inner query typed it: a value of one class, or tagged
+            return Output([native], tagged=ref.tagged)
         plan_columns = {c.name.lower(): c for c in source.mapped.plan.columns}
         column = plan_columns.get(key.lower())
         if column is None:  # the rowid, which is always an integer
@@ -470,7 +477,7 @@ def _output(value: exp.Expression, expr: QueryExpression, origin: tuple[str | No
             return Output([native], (source.mapped, column.name))
         overflow = f"{source.alias}.\"_sqlmite_overflow\" -> {quote_literal(column.name)}"
         return Output([native, overflow], (source.mapped, column.name))
-    if varies(inner):
+    if expr.varies(inner):
         return Output([tagged_sql(expr, inner)], tagged=True)
     if expr.sqlite_class(value) is None:
         raise NotSupportedError(f"result {value.sql(dialect='sqlite')}: its values may be of more than one storage "
