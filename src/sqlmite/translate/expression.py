@@ -43,7 +43,6 @@ from sqlglot import exp
 from sqlmite.errors import UnsupportedSchemaError
 from sqlmite.mapping.expressions import (
     COMPARISONS,
-    PREDICATES,
     ColumnRef,
     SchemaExpression,
     default_value,
@@ -54,25 +53,21 @@ from sqlmite.mapping.expressions import (
 )
 from sqlmite.mapping.values import AFFINITY_DEFAULT, PgType
 from sqlmite.translate.aggregates import (
-    aggregate_class,
     aggregate_sql,
     has_aggregate,
-    is_total,
 )
 from sqlmite.translate.catalog import Catalog, Derived, Mapped
-from sqlmite.translate.datetime import datetime_class, datetime_sql
+from sqlmite.translate.classes import is_condition, is_constant, storage_class
+from sqlmite.translate.datetime import datetime_sql
 from sqlmite.translate.errors import NotSupportedError, from_sqlite
 from sqlmite.translate.functions import (
-    cast_class,
     cast_sql,
-    function_class,
     function_sql,
 )
-from sqlmite.translate.json import call_of as json_call
 from sqlmite.translate.json import compare_sql as json_compare
 from sqlmite.translate.json import in_list_sql as json_in_list
 from sqlmite.translate.json import is_null_sql as json_is_null
-from sqlmite.translate.json import json_class, json_sql
+from sqlmite.translate.json import json_sql
 from sqlmite.translate.json import varies as json_varies
 from sqlmite.translate.params import literal_node
 from sqlmite.translate.patterns import glob_sql, like_sql
@@ -157,7 +152,7 @@ class QueryExpression(SchemaExpression):
 
     def _emit(self, node: exp.Expression) -> str:
         """A value: a condition used as a value is SQLite's integer 1/0 (NULL stays NULL)."""
-        if _is_condition(node):
+        if is_condition(node):
             return f"(({self._condition_sql(node)})::int)"
         return self._value_sql(node)
 
@@ -210,7 +205,7 @@ class QueryExpression(SchemaExpression):
             return " || ".join(f"({self._emit(p)})::text" for p in parts)
         if isinstance(node, exp.Paren):
             return f"({self._emit(node.this)})"
-        if isinstance(node, exp.Neg) and _constant(node.this):
+        if isinstance(node, exp.Neg) and is_constant(node.this):
             # SQLite reads -9223372036854775808 as an integer; let it say what the literal is.
             return sql_literal(sqlite_eval(node.sql(dialect="sqlite")))
         if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Neg)):
@@ -316,7 +311,7 @@ class QueryExpression(SchemaExpression):
 
     def _bool(self, node: exp.Expression) -> str:
         """A condition: SQLite's predicates as booleans, numbers by their truthiness (x <> 0)."""
-        if _is_condition(node):
+        if is_condition(node):
             return self._condition_sql(node)
         if self.sqlite_class(node) in ("INTEGER", "REAL"):
             return f"(({self._emit(node)}) <> 0)"  # SQLite's truthiness of a number
@@ -486,83 +481,8 @@ class QueryExpression(SchemaExpression):
 
     def sqlite_class(self, node: exp.Expression) -> str | None:
         """The one storage class (or NULL) every non-NULL value of ``node`` has, when it is known
-        before running: what lets PostgreSQL's result type stand for SQLite's class."""
-        if isinstance(node, exp.Subquery):
-            return self._nested_class(node)
-        node = node.unnest()
-        if _is_condition(node):
-            return "INTEGER"
-        if isinstance(node, exp.Null):
-            return "NULL"
-        timed = datetime_class(node) or function_class(node)
-        if timed is not None:
-            return timed
-        if json_call(node) is not None:
-            return json_class(node)
-        if _constant(node):
-            value = sqlite_eval(node.sql(dialect="sqlite"))
-            return {int: "INTEGER", float: "REAL", str: "TEXT", bytes: "BLOB"}.get(type(value), "NULL")
-        if isinstance(node, exp.HexString):
-            return "BLOB"
-        if isinstance(node, exp.Column):
-            _, ref, _ = self.resolve(node)
-            if ref.tagged:
-                return None
-            pg_type = ref.pg_type or AFFINITY_DEFAULT[ref.affinity]
-            # A NUMERIC column holds integers and reals natively: its class varies (None).
-            return {PgType.BIGINT: "INTEGER", PgType.DOUBLE: "REAL", PgType.TEXT: "TEXT",
-                    PgType.BYTEA: "BLOB"}.get(pg_type)
-        if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Neg, exp.Abs)):
-            classes = {self.sqlite_class(c) for c in (node.this, node.args.get("expression")) if c is not None}
-            classes.discard("NULL")
-            if classes <= {"INTEGER"}:
-                return "INTEGER"
-            return "REAL" if classes <= {"INTEGER", "REAL"} else None
-        if isinstance(node, exp.Mod):
-            # SQLite's % on reals converts them to integers first; only integers here.
-            both = {self.sqlite_class(node.this), self.sqlite_class(node.expression)} - {"NULL"}
-            return "INTEGER" if both <= {"INTEGER"} else None
-        if isinstance(node, (exp.Count, exp.Window)):
-            return aggregate_class(self, node)
-        if isinstance(node, (exp.Lower, exp.Upper, exp.Trim)):
-            return "TEXT" if self.sqlite_class(node.this) in ("TEXT", "INTEGER", "NULL") else None
-        if isinstance(node, exp.Length):
-            return "INTEGER" if self.sqlite_class(node.this) in ("TEXT", "INTEGER", "BLOB", "NULL") else None
-        if isinstance(node, (exp.DPipe, exp.Typeof)):
-            return "TEXT"
-        if isinstance(node, exp.StrPosition):
-            return "INTEGER"
-        if isinstance(node, exp.Cast):
-            return cast_class(self, node)
-        if isinstance(node, exp.Replace):
-            parts = [node.this, node.expression, node.args["replacement"]]
-            return "TEXT" if all(self.sqlite_class(p) in ("TEXT", "INTEGER", "NULL") for p in parts) else None
-        if isinstance(node, exp.Substring):
-            positions = [node.args.get("start"), node.args.get("length")]
-            ok = self.sqlite_class(node.this) in ("TEXT", "INTEGER", "NULL") and all(
-                p is None or self.sqlite_class(p) in ("INTEGER", "NULL") for p in positions)
-            return "TEXT" if ok else None
-        if isinstance(node, (exp.Nullif, exp.Greatest, exp.Least)):
-            return self.sqlite_class(node.this)
-        if isinstance(node, exp.If):
-            classes = {self.sqlite_class(b) for b in (node.args["true"], node.args.get("false") or exp.Null())}
-            classes.discard("NULL")
-            return classes.pop() if len(classes) == 1 else ("NULL" if not classes else None)
-        if isinstance(node, exp.Case):
-            branches = [i.args["true"] for i in node.args.get("ifs") or []] + [node.args.get("default") or exp.Null()]
-            classes = {self.sqlite_class(b) for b in branches} - {"NULL"}
-            return classes.pop() if len(classes) == 1 else ("NULL" if not classes else None)
-        if isinstance(node, (exp.Sum, exp.Min, exp.Max, exp.Avg, exp.GroupConcat, exp.JSONArrayAgg,
-                             exp.JSONObjectAgg)) or is_total(node):
-            return aggregate_class(self, node)
-        if isinstance(node, exp.Exists) or (isinstance(node, exp.In) and node.args.get("query") is not None):
-            return "INTEGER"
-        if isinstance(node, exp.Subquery):
-            return self._nested_class(node)
-        if isinstance(node, exp.Coalesce):
-            classes = {self.sqlite_class(a) for a in (node.this, *node.expressions)} - {"NULL"}
-            return classes.pop() if len(classes) == 1 and None not in classes else None
-        return None
+        before running: what lets PostgreSQL's result type stand for SQLite's (``classes.py``)."""
+        return storage_class(self, node)
 
     def value_of(self, node: exp.Expression) -> str:
         try:
@@ -575,15 +495,6 @@ class QueryExpression(SchemaExpression):
             return self._bool(node)
         except UnsupportedSchemaError as exc:
             raise refuse(exc) from None
-
-
-_CONDITIONS = (*PREDICATES, exp.Like, exp.Escape, exp.Glob, exp.Exists)
-
-
-def _is_condition(node: exp.Expression) -> bool:
-    """SQLite's boolean-valued operators (PostgreSQL computes them as booleans)."""
-    inner = node.unnest()
-    return isinstance(inner, _CONDITIONS) or (isinstance(inner, exp.In) and inner.args.get("query") is not None)
 
 
 _LOOSE = (exp.Like, exp.Escape, exp.Glob, exp.Between, exp.In, exp.Is, *COMPARISONS, exp.NullSafeEQ,
@@ -625,13 +536,6 @@ def _json_list(query: exp.Expression) -> list[Any] | None:
     except apsw.Error as exc:
         raise from_sqlite(exc) from None
     return [r[0] for r in rows]
-
-
-def _constant(node: exp.Expression) -> bool:
-    """A literal, a blob literal, or signs on one: SQLite computes its value once (``- X'41'`` is 0)."""
-    inner = node.unnest()
-    return isinstance(inner, (exp.Literal, exp.HexString, exp.Null)) or (
-        isinstance(inner, (exp.Neg, exp.Paren)) and _constant(inner.this))
 
 
 def _strip(node: exp.Expression) -> exp.Expression:
