@@ -147,6 +147,10 @@ def test_malformed_text_fails(pair: tuple[Any, Any], call: str) -> None:
     "json_object('t', t, 'n', n, t, 1)", "json_object('nested', json_object('t', t), 'list', json_array(n, t))",
     "json_array(json_quote(t), json('[1, 2]'))", "json_extract(json_object('t', t, 'n', n), '$.t')",
     "json_object('t', t) ->> 't'", "json_type(json_array(t, n), '$[1]')",
+    # json_extract keeps SQLite's JSON subtype for arrays and objects (embedded), ->> does not (quoted)
+    "json_array(json_extract(json_object('t', t, 'l', json_array(n)), '$.t'), "
+    "json_extract(json_object('l', json_array(n, t)), '$.l'), json_object('l', json_array(n)) ->> '$.l')",
+    "json_quote(json_extract(json_array(t, n, json('true')), '$[2]'))",
 ])
 def test_building(pair: tuple[Any, Any], call: str) -> None:
     reference, ours = pair

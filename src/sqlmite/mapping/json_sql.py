@@ -105,6 +105,30 @@ EXCEPTION WHEN numeric_value_out_of_range THEN
   IF abs(t::numeric) < 1 THEN RETURN CASE WHEN t LIKE '-%' THEN '-0'::float8 ELSE 0::float8 END; END IF;
   RETURN CASE WHEN t LIKE '-%' THEN '-Infinity'::float8 ELSE 'Infinity'::float8 END;
 END $$""", "function sqlmite.json_real"),
+    # json_extract's value as json_array()/json_object()/json_quote() write it: strings quoted
+    # again (SQLite's escapes are PostgreSQL's to_json's), integers as digits, true/false as 1/0,
+    # arrays and objects as JSON when the value keeps SQLite's JSON subtype (json_extract) or
+    # quoted as text (->>). A real would be written with SQLite's own digits: refused.
+    Statement(f"""CREATE OR REPLACE FUNCTION sqlmite.json_quoted(j json, subtype boolean) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  t text;
+BEGIN
+  CASE json_typeof(j)
+    WHEN 'string' THEN RETURN to_json(j #>> '{{}}')::text;
+    WHEN 'number' THEN
+      t := btrim(j::text, E' \\t\\n\\r');
+      IF t ~ '^-?[0-9]+$' AND t::numeric BETWEEN -9223372036854775808 AND 9223372036854775807 THEN
+        RETURN t::bigint::text;
+      END IF;
+      RAISE EXCEPTION USING ERRCODE = '{NOT_SUPPORTED_STATE}',
+        MESSAGE = 'a JSON real written again by SQLite''s own digits: not supported';
+    WHEN 'boolean' THEN RETURN CASE WHEN btrim(j::text, E' \\t\\n\\r') = 'true' THEN '1' ELSE '0' END;
+    WHEN 'array', 'object' THEN
+      RETURN CASE WHEN subtype THEN sqlmite.json_min(j) ELSE to_json(sqlmite.json_min(j))::text END;
+    ELSE RETURN 'null';
+  END CASE;
+END $$""", "function sqlmite.json_quoted"),
     # SQLite's comparison of two tagged values (no affinity, BINARY): -1, 0, 1, or NULL when
     # either is NULL. Numbers before text before blobs; an integer and a real compare exactly.
     Statement("""CREATE OR REPLACE FUNCTION sqlmite.tag_cmp(a jsonb, b jsonb) RETURNS int

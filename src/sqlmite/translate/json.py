@@ -332,6 +332,10 @@ def _value(expr: QueryExpression, node: exp.Expression, text: str) -> str:
     call = call_of(node)
     if call is not None and call[0] in _JSON_RESULTS:
         return f"coalesce({json_sql(expr, node)}, 'null')"
+    if call is not None and FUNCTIONS[call[0]] is None:  # json_extract / ->>: per row, from the JSON itself
+        _count(call[1], 2, 2, text)
+        found = _at(_document(expr, call[1][0], text), call[1][1], call[0] == "->>", text)
+        return f"sqlmite.json_quoted({found}, {'true' if call[0] == 'json_extract' else 'false'})"
     # A scalar subquery's value is plain text to SQLite (the subtype does not cross it).
     nested = (n for n in node.walk(prune=lambda n: isinstance(n, exp.Subquery)) if n is not node)
     if not isinstance(node, exp.Subquery) and any(call_of(n) is not None and call_of(n)[0] in _JSON_RESULTS
