@@ -67,7 +67,7 @@ from sqlmite.translate.functions import (
 from sqlmite.translate.json import compare_sql as json_compare
 from sqlmite.translate.json import in_list_sql as json_in_list
 from sqlmite.translate.json import is_null_sql as json_is_null
-from sqlmite.translate.json import json_sql
+from sqlmite.translate.json import json_sql, tagged_sql
 from sqlmite.translate.json import varies as json_varies
 from sqlmite.translate.params import literal_node
 from sqlmite.translate.patterns import glob_sql, like_sql
@@ -383,6 +383,43 @@ class QueryExpression(SchemaExpression):
         return QueryExpression(sources, self.catalog, self).sqlite_class(
             result.this if isinstance(result, exp.Alias) else result)
 
+    def _nested_varies(self, query: exp.Expression) -> bool:
+        """True when a subquery's one result has a class known only per row (json_each's value)."""
+        inner = query.this if isinstance(query, exp.Subquery) else query
+        if not isinstance(inner, exp.Select) or len(inner.expressions) != 1 or self.catalog is None:
+            return False
+        from sqlmite.translate.query import sources_of
+
+        sources, _, _ = sources_of(inner, self.catalog, [self.counter[0]], self.ctes, self)
+        return QueryExpression(sources, self.catalog, self).varies(inner.expressions[0].unnest())
+
+    def _in_per_row(self, node: exp.In, query: exp.Expression) -> str:
+        """``x IN (SELECT y ...)`` where x or y has a class known only per row: as SQLite decides
+        it, one equality (``json.py``'s comparison) at a time: true if a row equals x; false if
+        there is no row; NULL if x is NULL or a y is; else false."""
+        inner = query.this if isinstance(query, exp.Subquery) else query
+        assert isinstance(inner, exp.Select)
+        if any(inner.args.get(k) for k in ("group", "having", "limit", "offset", "distinct", "order")) or \
+                has_aggregate(inner.expressions[0]):
+            raise NotSupportedError(f"{node.sql(dialect='sqlite')}: IN over a grouped, limited or distinct subquery of "
+                                    "values whose class varies per row: not supported yet")
+        result = inner.expressions[0].unnest()
+
+        def variant(condition: exp.Expression | None) -> str:
+            copy = inner.copy()
+            copy.set("expressions", [exp.Literal.number(1)])
+            if condition is not None:
+                copy.set("where", exp.Where(this=exp.and_(copy.args["where"].this, condition)
+                                            if copy.args.get("where") else condition))
+            return self._subquery(copy)
+
+        x = node.this
+        x_null = f"({tagged_sql(self, _strip(x))}) IS NULL" if self.varies(x) else f"({self._emit(x)}) IS NULL"
+        match = variant(exp.EQ(this=exp.paren(result.copy()), expression=exp.paren(x.copy())))
+        null = variant(exp.Is(this=result.copy(), expression=exp.Null()))
+        return (f"(CASE WHEN EXISTS ({match}) THEN TRUE WHEN NOT EXISTS ({variant(None)}) THEN FALSE "
+                f"WHEN {x_null} OR EXISTS ({null}) THEN NULL ELSE FALSE END)")
+
     def _scalar(self, node: exp.Expression) -> str | None:
         timed = datetime_sql(self, node)
         if timed is not None:
@@ -402,6 +439,8 @@ class QueryExpression(SchemaExpression):
                     return "FALSE"
                 listed = exp.In(this=node.this.copy(), expressions=[literal_node(v) for v in expanded])
                 return super()._emit(listed)
+            if self.varies(node.this) or self._nested_varies(node.args["query"]):
+                return self._in_per_row(node, node.args["query"])
             kinds = {self.sqlite_class(node.this), self._nested_class(node.args["query"])} - {"NULL"}
             if len(kinds) != 1 or None in kinds or (self._collation(node.this) or "BINARY") != "BINARY":
                 raise NotSupportedError(f"{node.sql(dialect='sqlite')}: IN (SELECT ...) over values of different or "
