@@ -311,7 +311,7 @@ def test_constraint_errors_carry_sqlite_messages_and_codes(pair: tuple[sqlite3.C
     "SELECT 9223372036854775807 + id FROM items WHERE id = 1",  # overflow: SQLite goes on in REAL
     "SELECT name FROM items WHERE name LIKE data",  # a blob operand: SQLite reads it as text
     "SELECT sum(rating) FROM items",  # a NUMERIC column holds integers and reals: SQLite switches per value
-    "SELECT * FROM items i RIGHT JOIN items j USING (id)",  # SQLite merges both sides' USING columns
+    "SELECT * FROM items i FULL JOIN items j USING (id) FULL JOIN items k USING (id)",  # merged twice
     "SELECT id FROM items UNION SELECT name FROM items",  # an integer and a text column in one
     "SELECT coalesce(score, -1) FROM items",  # PostgreSQL would make the -1 a real
     "SELECT iif(score > 1, 1, 'small') FROM items",  # the branches' classes differ

@@ -69,6 +69,10 @@ DERIVED = [
     "WITH e AS (SELECT 'shadowed' AS name) SELECT name FROM e",
     "WITH m AS MATERIALIZED (SELECT max(salary) AS top FROM e) SELECT name FROM e, m WHERE salary = m.top",
     "SELECT * FROM (SELECT id FROM e UNION SELECT 7) ORDER BY 1",
+    # RIGHT and FULL JOIN USING: SQLite's merged column is coalesce(left, right)
+    "SELECT * FROM e AS x RIGHT JOIN (SELECT id + 3 AS id, name FROM e) AS y USING (id) ORDER BY 1, 2, 3",
+    "SELECT id, x.id, y.id FROM e AS x FULL JOIN (SELECT id * 2 AS id FROM e) AS y USING (id) ORDER BY 1, 2, 3",
+    "SELECT id, count(*) FROM e AS x FULL JOIN (SELECT id - 2 AS id FROM e) AS y USING (id) GROUP BY id ORDER BY id",
     "SELECT x, count(*) FROM (SELECT salary AS x FROM e UNION ALL SELECT salary FROM e) GROUP BY x ORDER BY x",
     "SELECT n FROM (SELECT name AS n FROM e EXCEPT SELECT 'y') WHERE n > 'w' ORDER BY n",
     "WITH u AS (SELECT id FROM e WHERE id < 2 UNION SELECT id FROM e WHERE id > 4) SELECT * FROM u ORDER BY id",
@@ -124,7 +128,7 @@ REFUSED = [
     "SELECT id FROM (SELECT id, salary FROM e UNION SELECT 5, '100') WHERE salary = 100",  # classes differ by arm
     "UPDATE OR IGNORE e SET salary = 1",  # which rows conflict depends on SQLite's scan order
     "SELECT hex(bonus) FROM e",  # a real's text form is SQLite's own
-    "SELECT * FROM e AS x RIGHT JOIN e AS y USING (id)",  # SQLite merges the USING columns of both sides
+    "SELECT * FROM e AS x FULL JOIN e AS y USING (id) FULL JOIN e AS z USING (id)",  # a merged column merged again
 ]
 
 # Run in this order on one fresh pair of connections; each observation must be equal.

@@ -82,6 +82,7 @@ class Source:
     alias: str
     hidden: frozenset[str] = frozenset()  # USING / NATURAL columns: unqualified names mean the left's
     using_on: exp.Expression | None = None  # the ON condition USING / NATURAL stands for
+    merged: tuple[tuple[str, str], ...] = ()  # RIGHT/FULL JOIN USING: (column, left source) read as coalesce
 
 
 def refuse(exc: UnsupportedSchemaError) -> NotSupportedError:

@@ -122,25 +122,31 @@ def sources_of(node: exp.Select, catalog: Catalog, counter: list[int],
 
 def _using(join: exp.Join, left: list[Source], right: Source, side: str) -> Source:
     """JOIN ... USING (c, ...) / NATURAL JOIN as SQLite reads them: ON left.c = right.c with the
-    leftmost visible ``c``, and the right table's ``c`` hidden from ``*`` and unqualified names."""
-    if join.args.get("method", "").upper() not in ("", "NATURAL") or side in ("RIGHT", "FULL"):
-        raise NotSupportedError(f"{join.sql(dialect='sqlite')}: RIGHT or FULL JOIN with USING (SQLite merges the "
-                                "columns): not supported yet")
+    leftmost visible ``c``, and the right table's ``c`` hidden from ``*`` and unqualified names.
+    After a RIGHT or FULL JOIN, an unqualified ``c`` (and ``*``'s) is ``coalesce(left.c, right.c)``,
+    as SQLite merges the two (``merged``)."""
+    if join.args.get("method", "").upper() not in ("", "NATURAL"):
+        raise NotSupportedError(f"{join.sql(dialect='sqlite')}: this join form is not supported yet")
     right_names = _names(right)
     if join.args.get("using"):
         columns = [c.name for c in join.args["using"]]
     else:
         visible = {n.lower() for s in left for n in _names(s) if n.lower() not in s.hidden}
         columns = [n for n in right_names if n.lower() in visible]
-    conditions = []
+    conditions, merged = [], []
     for column in columns:
         owner = next((s for s in left if column.lower() in {n.lower() for n in _names(s)} - s.hidden), None)
         if owner is None or column.lower() not in {n.lower() for n in right_names}:
             raise NotSupportedError(f"{join.sql(dialect='sqlite')}: column {column!r} is not on both sides")
+        if any(column.lower() == c for s in left for c, _ in s.merged):
+            raise NotSupportedError(f"{join.sql(dialect='sqlite')}: USING a column an earlier RIGHT or FULL JOIN "
+                                    "merged: not supported yet")
         conditions.append(exp.EQ(this=exp.column(column, table=owner.name, quoted=True),
                                  expression=exp.column(column, table=right.name, quoted=True)))
+        merged.append((column.lower(), owner.name))
     on = exp.and_(*conditions) if conditions else exp.true()
-    return Source(right.name, right.mapped, right.alias, frozenset(c.lower() for c in columns), on)
+    return Source(right.name, right.mapped, right.alias, frozenset(c.lower() for c in columns), on,
+                  tuple(merged) if side in ("RIGHT", "FULL") else ())
 
 
 def _names(source: Source) -> list[str]:
@@ -346,7 +352,10 @@ def select(node: exp.Select, catalog: Catalog, origins: list[tuple[str | None, s
             assert found is not None
             at = found.end()
             from_sql = f"{from_sql[:at]} ON {expr.condition(on)}{from_sql[at:]}"
-    results = _results(node, sources)
+    merges = {c: (owner, s.name) for s in sources for c, owner in s.merged}
+    if merges:
+        node = _merge_using(node, merges)
+    results = _results(node, sources, merges)
     for alias, value in results:
         if alias:
             expr.aliases.setdefault(alias.lower(), value)
@@ -421,8 +430,29 @@ def _named_windows(node: exp.Select) -> exp.Select:
     return out
 
 
-def _results(node: exp.Select, sources: list[Source]) -> list[tuple[str | None, exp.Expression]]:
-    """Result expressions with ``*`` and ``t.*`` expanded, as SQLite expands them."""
+def _merged(column: str, owner: str, right: str) -> exp.Expression:
+    return exp.Coalesce(this=exp.column(column, table=owner, quoted=True),
+                        expressions=[exp.column(column, table=right, quoted=True)])
+
+
+def _merge_using(node: exp.Select, merges: dict[str, tuple[str, str]]) -> exp.Select:
+    """Unqualified references to a RIGHT/FULL JOIN's USING columns as SQLite reads them (not inside
+    subqueries, whose names are their own)."""
+    node = node.copy()
+    for column in list(node.walk(prune=lambda n: n is not node and isinstance(n, (exp.Select, exp.Subquery)))):
+        if not isinstance(column, exp.Column) or column.table or column.name.lower() not in merges:
+            continue
+        merged = _merged(column.name, *merges[column.name.lower()])
+        # A bare result column keeps its name; anywhere else the value is all that counts.
+        column.replace(exp.alias_(merged, column.name, quoted=True) if column.parent is node else merged)
+    return node
+
+
+def _results(node: exp.Select, sources: list[Source],
+             merges: dict[str, tuple[str, str]] | None = None) -> list[tuple[str | None, exp.Expression]]:
+    """Result expressions with ``*`` and ``t.*`` expanded, as SQLite expands them (a RIGHT/FULL
+    JOIN's USING column once, merged)."""
+    merges = merges or {}
     out: list[tuple[str | None, exp.Expression]] = []
     for e in node.expressions:
         star = isinstance(e, exp.Star) or (isinstance(e, exp.Column) and e.is_star)
@@ -432,7 +462,12 @@ def _results(node: exp.Select, sources: list[Source]) -> list[tuple[str | None, 
             for s in which:
                 qualified = isinstance(e, exp.Column) and bool(e.table)
                 names = [n for n in _names(s) if qualified or n.lower() not in s.hidden]  # USING's columns once
-                out.extend((None, exp.column(n, table=s.name or None, quoted=True)) for n in names)
+                for n in names:
+                    merge = merges.get(n.lower()) if not qualified else None
+                    if merge is not None and merge[0] == s.name:
+                        out.append((n, _merged(n, *merge)))
+                    else:
+                        out.append((None, exp.column(n, table=s.name or None, quoted=True)))
         elif isinstance(e, exp.Alias):
             out.append((e.alias, e.this))
         else:
