@@ -33,7 +33,7 @@ from sqlmite.mapping.expressions import quote_ident, quote_literal
 from sqlmite.mapping.values import PgType
 from sqlmite.migrate.rows import pg_copy, pg_types
 from sqlmite.translate.catalog import Catalog, Mapped
-from sqlmite.translate.errors import Error
+from sqlmite.translate.errors import Error, OperationalError
 from sqlmite.translate.params import parameter_keys
 from sqlmite.translate.shadow import Shadow
 
@@ -106,8 +106,11 @@ class BatchInsert:
                 top = max(top, rowid)
                 last, largest = rowid, rowid if largest is None else max(largest, rowid)
             encoded.append(self._encode(rowid, values))
+        if engine.in_transaction:
+            engine.lock_for_write()  # at the transaction's top level, before the batch's savepoint
         try:
             with engine.pg.transaction():
+                engine.lock_for_write()
                 with engine.pg.cursor().copy(pg_copy(engine.pg_schema, plan)) as copy:
                     copy.set_types(pg_types(plan))
                     for row in encoded:
@@ -116,6 +119,9 @@ class BatchInsert:
                     engine._keep_sequence(mapped, largest)
         except psycopg.Error:
             return None  # a constraint PostgreSQL enforces: the one-row path finds the row and the error
+        finally:
+            if not engine.in_transaction:
+                engine._write_locked = False
         if top is not None:
             engine.last_insert_rowid = last
         engine.changes = 1  # changes() reports the last statement: one row
@@ -135,14 +141,19 @@ class BatchInsert:
             at = columns.index(plan.rowid_column or "")
             del columns[at], encoded[at]
         returning = f" RETURNING {quote_ident(plan.rowid_column)}" if plan.rowid_column else ""
-        sql = (f"INSERT INTO {mapped.qtable} ({', '.join(quote_ident(c) for c in columns)}) "
-               f"VALUES ({', '.join(['%s'] * len(columns))}){returning}")
+        values = ", ".join(["%s"] * len(columns))
         try:
             if engine.in_transaction:
+                engine.lock_for_write()
+                sql = f"INSERT INTO {mapped.qtable} ({', '.join(quote_ident(c) for c in columns)}) VALUES ({values})"
                 with engine.pg.transaction():
-                    cursor = engine.pg.execute(sql, encoded)
-            else:
-                cursor = engine.pg.execute(sql, encoded)
+                    cursor = engine.pg.execute(sql + returning, encoded)
+            else:  # one statement, its own transaction: the write lock in its FROM, still one round trip
+                sql = (f"INSERT INTO {mapped.qtable} ({', '.join(quote_ident(c) for c in columns)}) "
+                       f"SELECT {values} FROM {engine.write_lock_sql()}")
+                cursor = engine.pg.execute(sql + returning, [*encoded, *engine.write_lock_params()])
+        except psycopg.errors.LockNotAvailable:
+            raise OperationalError("database is locked", "SQLITE_BUSY") from None
         except psycopg.Error:
             return None  # a constraint PostgreSQL enforces: the one-row path raises SQLite's error
         if returning:

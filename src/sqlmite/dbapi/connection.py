@@ -311,6 +311,8 @@ class Connection:
         except BaseException:
             self._pg.close()
             raise
+        # sqlite3 sets SQLite's busy timeout from ``timeout``: how long a write waits for another's.
+        self._engine.connection_pragmas.values["busy_timeout"] = int(timeout * 1000)
         self._temporary = temporary
         self.detect_types = detect_types
         self.row_factory: Callable[[Cursor, tuple[Any, ...]], Any] | None = None

@@ -65,7 +65,7 @@ def run_ddl(engine: Engine, sql: str, actions: list[Any]) -> SchemaPlan:
         shadow.execute_ddl(sql)
         schema = shadow.schema()
         plan = plan_for(schema, engine.pg_schema)
-        with engine._statement():
+        with engine._statement(write=True):
             statements = (_alter(engine, before[altered.lower()], schema, plan, before) if altered
                           else _changes(engine, schema, plan, before, kinds))
             # Triggers follow their SQLite text; an ALTER rebuilt tables, so every one is made again.

@@ -55,6 +55,7 @@ from sqlmite.translate.shadow import Shadow
 
 _SELECT = re.compile(r"^\s*SELECT\b", re.IGNORECASE)
 _INSERT = re.compile(r"^\s*INSERT\b", re.IGNORECASE)
+_IMMEDIATE = re.compile(r"\s*BEGIN\s+(IMMEDIATE|EXCLUSIVE)\b", re.IGNORECASE)
 _UPDATE_OR = re.compile(r"^\s*UPDATE\s+OR\s+(\w+)", re.IGNORECASE)
 _MAINTENANCE = re.compile(r"^\s*(ANALYZE|REINDEX)\b", re.IGNORECASE)
 _MISSING = object()
@@ -73,6 +74,7 @@ class Engine(Writes):
         self.total_changes = 0
         self.foreign_keys = False  # SQLite's default for a new connection
         self._ddl_in_transaction = False
+        self._write_locked = False  # this PostgreSQL transaction holds the database's write lock
         self._reads = pg.cursor()  # reused by repeated SELECTs: a new psycopg cursor per call costs as much as decoding
         self._failed: Exception | None = None  # INSERT OR FAIL's error, raised once its rows are kept
         self._savepoints: list[tuple[str, bool]] = []  # open savepoints; True: it began the transaction
@@ -233,7 +235,7 @@ class Engine(Writes):
         if kinds <= {"SQLITE_SELECT", "SQLITE_FUNCTION", "SQLITE_RECURSIVE"} and not self.shadow.reads_tables(sql):
             return self._on_shadow(sql)  # no table data: SQLite answers
         if kinds & {"SQLITE_TRANSACTION", "SQLITE_SAVEPOINT"}:
-            return self._transaction(actions[0])
+            return self._transaction(actions[0], bool(_IMMEDIATE.match(sql)))
         if "SQLITE_PRAGMA" in kinds:
             pragma = next(a for a in actions if a.action_name == "SQLITE_PRAGMA")
             return run_pragma(self, sql, (pragma.a or "").lower(), pragma.b)
@@ -271,7 +273,7 @@ class Engine(Writes):
                 return self._select(node, info)
         if isinstance(node, (exp.Insert, exp.Update, exp.Delete)):
             try:
-                with self._statement():
+                with self._statement(write=True):
                     result = (self._insert(node, info.description) if isinstance(node, exp.Insert)
                               else self._change(node, info.description))
             except IntegrityError:
@@ -308,13 +310,45 @@ class Engine(Writes):
         return node.transform(known)
 
     @contextmanager
-    def _statement(self) -> Iterator[None]:
-        """Statement-level atomicity: a failing statement undoes only itself."""
+    def _statement(self, write: bool = False) -> Iterator[None]:
+        """Statement-level atomicity: a failing statement undoes only itself. A write first takes
+        the database's write lock (``lock_for_write``), at the transaction's top level."""
         try:
+            if write and self.in_transaction:
+                self.lock_for_write()
             with self.pg.transaction():
+                if write:
+                    self.lock_for_write()
                 yield
         except psycopg.Error as exc:
             raise self._error(exc) from None
+        finally:
+            if not self.in_transaction:
+                self._write_locked = False
+
+    def lock_for_write(self) -> None:
+        """SQLite lets one connection write at a time: a second writer waits ``busy_timeout``
+        (``timeout``), then fails with "database is locked" (SQLITE_BUSY). PostgreSQL's
+        counterpart is a transaction-level advisory lock per database, taken by the first write
+        of each transaction (or by BEGIN IMMEDIATE/EXCLUSIVE) and held to its end. Readers never
+        wait for it, as in SQLite's WAL mode."""
+        if self._write_locked and self.in_transaction:
+            return
+        try:
+            self.pg.execute(f"SELECT 1 FROM {self.write_lock_sql()}", self.write_lock_params())
+        except psycopg.errors.LockNotAvailable:
+            raise OperationalError("database is locked", "SQLITE_BUSY") from None
+        self._write_locked = self.in_transaction
+
+    def write_lock_sql(self) -> str:
+        """A FROM item taking the write lock (``lock_for_write``), to put before a statement's rows."""
+        return ("(SELECT set_config('lock_timeout', %s, true), "
+                "pg_advisory_xact_lock(hashtextextended(%s, 0))) AS sqlmite_write_lock")
+
+    def write_lock_params(self) -> tuple[str, str]:
+        # busy_timeout = 0 fails at once in SQLite; PostgreSQL's lock_timeout = 0 would wait forever.
+        waited = max(1, int(self.connection_pragmas.values["busy_timeout"]))
+        return f"{waited}ms", f"sqlmite write lock {self.pg_schema}"
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -348,7 +382,7 @@ class Engine(Writes):
 
     # -- transactions, PRAGMAs, DDL -------------------------------------------------------------
 
-    def _transaction(self, action: Any) -> Result:
+    def _transaction(self, action: Any, immediate: bool = False) -> Result:
         op = (action.a or "").upper()
         if action.action_name == "SQLITE_TRANSACTION":
             if op == "BEGIN":
@@ -356,12 +390,20 @@ class Engine(Writes):
                     raise OperationalError("cannot start a transaction within a transaction")
                 self.pg.execute("BEGIN")
                 self.shadow.conn.execute("BEGIN")
+                if immediate:  # BEGIN IMMEDIATE / EXCLUSIVE: the write lock now, as SQLite takes it
+                    try:
+                        self.lock_for_write()
+                    except OperationalError:
+                        self.pg.execute("ROLLBACK")
+                        self.shadow.conn.execute("ROLLBACK")
+                        raise
             elif not self.in_transaction:
                 raise OperationalError(f"cannot {op.lower()} - no transaction is active")
             else:
                 self.pg.execute("COMMIT" if op == "COMMIT" else "ROLLBACK")
                 self.shadow.conn.execute("COMMIT" if op == "COMMIT" else "ROLLBACK")
                 self._savepoints.clear()
+                self._write_locked = False
                 if op != "COMMIT" and self._ddl_in_transaction:
                     self._refresh_catalog()
                 self._ddl_in_transaction = False
@@ -388,9 +430,11 @@ class Engine(Writes):
                 self.pg.execute("COMMIT" if began else f"RELEASE SAVEPOINT {quoted}")
                 if began:
                     self._ddl_in_transaction = False
+                    self._write_locked = False
             else:  # ROLLBACK TO: the savepoint stays
                 del self._savepoints[at + 1:]
                 self.pg.execute(f"ROLLBACK TO SAVEPOINT {quoted}")
+                self._write_locked = False  # PostgreSQL may have let go of a lock taken under it: take it again
         self.shadow.conn.execute({"BEGIN": "SAVEPOINT", "RELEASE": "RELEASE", "ROLLBACK": "ROLLBACK TO"}[op]
                                  + f" {quoted}")
         if op == "ROLLBACK" and self._ddl_in_transaction:

@@ -25,7 +25,7 @@ def run_pragma(engine: Engine, sql: str, name: str, value: str | None) -> Result
             engine.foreign_keys = str(value).lower() in ("1", "on", "true", "yes")
         return Result()
     if name in ("user_version", "application_id") and value is not None:
-        with engine._statement():
+        with engine._statement(write=True):
             engine.shadow.conn.execute(sql)
             engine.pg.execute(f"UPDATE sqlmite.databases SET {name} = %s WHERE schema_name = %s",
                             (int(engine.shadow.pragma(name)), engine.pg_schema))

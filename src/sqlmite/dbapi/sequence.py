@@ -43,7 +43,7 @@ def write_sequence(engine: Engine, sql: str) -> Result:
                                     "can be kept")
     if len({name for name, _ in after}) != len(after):
         raise NotSupportedError("sqlite_sequence with two rows for one table: sqlmite keeps one per table")
-    with engine._statement():
+    with engine._statement(write=True):
         engine.pg.execute("DELETE FROM sqlmite.sequence WHERE schema_name = %s", (engine.pg_schema,))
         with engine.pg.cursor() as cursor:
             cursor.executemany("INSERT INTO sqlmite.sequence (schema_name, name, seq) VALUES (%s, %s, %s)",
