@@ -12,6 +12,14 @@ def typed(value: Any) -> tuple[str, Any]:
     return (type(value).__name__, value)
 
 
+def assert_same_rows(reference: Any, ours: Any, sql: str) -> None:
+    """``sql`` gives the same rows on both connections, each value with its storage class and
+    exact text (1 and 1.0 differ, and so do 0.0 and -0.0)."""
+    expected = [tuple((type(v).__name__, repr(v)) for v in row) for row in reference.execute(sql)]
+    got = [tuple((type(v).__name__, repr(v)) for v in row) for row in ours.execute(sql).fetchall()]
+    assert got == expected, sql
+
+
 def observe(conn: Any, sql: str, params: Any) -> dict[str, Any]:
     """Rows with their storage classes, column names, rowcount and lastrowid, or the class of the
     exception (the first ``sqlite3`` class in its MRO); ``refused`` when sqlmite said it cannot

@@ -18,6 +18,7 @@ from typing import Any
 
 import apsw
 import pytest
+from driver_support import assert_same_rows
 
 import sqlmite
 
@@ -84,12 +85,7 @@ def pair(pg_dsn: str) -> Iterator[tuple[Any, Any]]:
 
 
 def same(pair: tuple[Any, Any], sql: str) -> None:
-    reference, ours = pair
-    expected = [tuple(r) for r in reference.execute(sql)]
-    got = ours.execute(sql).fetchall()
-    assert got == expected
-    # Storage classes too: 1 and 1.0 compare equal in Python.
-    assert [tuple(type(v) for v in r) for r in got] == [tuple(type(v) for v in r) for r in expected]
+    assert_same_rows(*pair, sql)
 
 
 def test_documents_are_valid_json(pair: tuple[Any, Any]) -> None:
@@ -148,8 +144,8 @@ def test_malformed_text_fails(pair: tuple[Any, Any], call: str) -> None:
     "json_array(json_quote(t), json('[1, 2]'))", "json_extract(json_object('t', t, 'n', n), '$.t')",
     "json_object('t', t) ->> 't'", "json_type(json_array(t, n), '$[1]')",
     # json_extract keeps SQLite's JSON subtype for arrays and objects (embedded), ->> does not (quoted)
-    "json_array(json_extract(json_object('t', t, 'l', json_array(n)), '$.t'), "
-    "json_extract(json_object('l', json_array(n, t)), '$.l'), json_object('l', json_array(n)) ->> '$.l')",
+    ("json_array(json_extract(json_object('t', t, 'l', json_array(n)), '$.t'), "
+    "json_extract(json_object('l', json_array(n, t)), '$.l'), json_object('l', json_array(n)) ->> '$.l')"),
     "json_quote(json_extract(json_array(t, n, json('true')), '$[2]'))",
 ])
 def test_building(pair: tuple[Any, Any], call: str) -> None:
@@ -264,10 +260,10 @@ def test_table_functions(pair: tuple[Any, Any], function: str, path: str) -> Non
     "SELECT v.id, e.value FROM v, json_each(json_array(v.t, v.n)) AS e ORDER BY v.id, e.fullkey",
     # IN over values whose class varies per row, as EF Core asks about primitive collections
     f"SELECT id FROM j WHERE id <> {ESCAPED_KEY} AND 1 IN (SELECT value FROM json_each(j.d)) ORDER BY id",
-    f"SELECT id, 'x' IN (SELECT e.value FROM json_each(j.d) AS e), 2 NOT IN (SELECT value FROM json_each(j.d)), "
-    f"NULL IN (SELECT value FROM json_each(j.d)) FROM j WHERE id <> {ESCAPED_KEY} ORDER BY id",
-    f"SELECT id FROM j WHERE id <> {ESCAPED_KEY} AND json_extract(d, '$[0]') IN (SELECT value FROM json_each(d)) "
-    "ORDER BY id",
+    (f"SELECT id, 'x' IN (SELECT e.value FROM json_each(j.d) AS e), 2 NOT IN (SELECT value FROM json_each(j.d)), "
+    f"NULL IN (SELECT value FROM json_each(j.d)) FROM j WHERE id <> {ESCAPED_KEY} ORDER BY id"),
+    (f"SELECT id FROM j WHERE id <> {ESCAPED_KEY} AND json_extract(d, '$[0]') IN (SELECT value FROM json_each(d)) "
+    "ORDER BY id"),
 ])
 def test_table_functions_in_queries(pair: tuple[Any, Any], sql: str) -> None:
     same(pair, sql)

@@ -13,6 +13,7 @@ from typing import Any
 
 import apsw
 import pytest
+from driver_support import assert_same_rows
 
 import sqlmite
 
@@ -56,12 +57,7 @@ def pair(pg_dsn: str) -> Iterator[tuple[Any, Any]]:
 
 
 def same(pair: tuple[Any, Any], sql: str) -> None:
-    reference, ours = pair
-    expected = [tuple(r) for r in reference.execute(sql)]
-    got = ours.execute(sql).fetchall()
-    assert got == expected
-    # The sign of zero and the storage class too (-0.0 == 0.0 and 1 == 1.0 in Python).
-    assert [tuple(repr(v) for v in r) for r in got] == [tuple(repr(v) for v in r) for r in expected]
+    assert_same_rows(*pair, sql)
 
 
 @pytest.mark.parametrize("places", ["1", "2", "3", "5", "10", "15", "17", "20", "30", "31", "-1", "NULL", "n"])
