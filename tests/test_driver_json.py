@@ -280,3 +280,22 @@ def test_table_functions_in_queries(pair: tuple[Any, Any], sql: str) -> None:
 def test_table_functions_refused(pair: tuple[Any, Any], sql: str) -> None:
     with pytest.raises(sqlmite.NotSupportedError):
         pair[1].execute(sql).fetchall()
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT id, typeof(json_extract(d, '$.a')), typeof(d ->> '$[0]'), typeof(d -> '$') FROM j ORDER BY id",
+    ("SELECT id, CAST(json_extract(d, '$.a') AS INTEGER), CAST(d ->> '$.a' AS REAL) FROM j "
+    "WHERE json_type(d, '$.a') IN ('integer', 'real', 'true', 'false', 'null') OR json_type(d, '$.a') IS NULL "
+    "ORDER BY id"),
+    ("SELECT id, CASE WHEN typeof(json_extract(d, '$[0]')) IN ('integer', 'text') "
+     "THEN CAST(json_extract(d, '$[0]') AS TEXT) END FROM j ORDER BY id"),
+    ("SELECT id FROM j WHERE CASE WHEN typeof(d ->> '$[0]') = 'integer' THEN CAST(json_extract(d, '$[0]') AS INTEGER) "
+     "END > 5 ORDER BY id"),
+])
+def test_per_row_values_in_typeof_and_cast(pair: tuple[Any, Any], sql: str) -> None:
+    same(pair, sql)
+
+
+def test_cast_of_text_to_a_number_is_refused(pair: tuple[Any, Any]) -> None:
+    with pytest.raises(sqlmite.NotSupportedError):  # SQLite reads the text's numeric prefix
+        pair[1].execute("SELECT CAST(json_extract('{\"a\": \"12x\"}', '$.a') AS INTEGER) FROM v").fetchall()

@@ -129,6 +129,50 @@ BEGIN
     ELSE RETURN 'null';
   END CASE;
 END $$""", "function sqlmite.json_quoted"),
+    # CAST of a tagged value, by its class as SQLite converts it: integers and reals between them
+    # (a real truncated and saturated), integers and text to text. Text to a number (SQLite reads
+    # its numeric prefix), a real to text (SQLite's digits) and blobs are refused on the row.
+    Statement(f"""CREATE OR REPLACE FUNCTION sqlmite.tag_as_integer(a jsonb) RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  r float8;
+BEGIN
+  CASE a->>0
+    WHEN 'i' THEN RETURN (a->>1)::bigint;
+    WHEN 'r' THEN
+      r := sqlmite.json_real(a->>1);
+      RETURN CASE WHEN r >= 9223372036854775807::float8 THEN 9223372036854775807
+                  WHEN r <= -9223372036854775808::float8 THEN -9223372036854775808 ELSE trunc(r)::bigint END;
+    ELSE
+      IF a IS NULL THEN RETURN NULL; END IF;
+      RAISE EXCEPTION USING ERRCODE = '{NOT_SUPPORTED_STATE}',
+        MESSAGE = 'CAST of a text or blob to INTEGER follows SQLite''s own rules: not supported';
+  END CASE;
+END $$""", "function sqlmite.tag_as_integer"),
+    Statement(f"""CREATE OR REPLACE FUNCTION sqlmite.tag_as_real(a jsonb) RETURNS float8
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  CASE a->>0
+    WHEN 'i' THEN RETURN (a->>1)::bigint::float8;
+    WHEN 'r' THEN RETURN sqlmite.json_real(a->>1);
+    ELSE
+      IF a IS NULL THEN RETURN NULL; END IF;
+      RAISE EXCEPTION USING ERRCODE = '{NOT_SUPPORTED_STATE}',
+        MESSAGE = 'CAST of a text or blob to REAL follows SQLite''s own rules: not supported';
+  END CASE;
+END $$""", "function sqlmite.tag_as_real"),
+    Statement(f"""CREATE OR REPLACE FUNCTION sqlmite.tag_as_text(a jsonb) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  CASE a->>0
+    WHEN 'i' THEN RETURN a->>1;
+    WHEN 't' THEN RETURN a->>1;
+    ELSE
+      IF a IS NULL THEN RETURN NULL; END IF;
+      RAISE EXCEPTION USING ERRCODE = '{NOT_SUPPORTED_STATE}',
+        MESSAGE = 'CAST of a real or blob to TEXT writes SQLite''s own digits: not supported';
+  END CASE;
+END $$""", "function sqlmite.tag_as_text"),
     # SQLite's comparison of two tagged values (no affinity, BINARY): -1, 0, 1, or NULL when
     # either is NULL. Numbers before text before blobs; an integer and a real compare exactly.
     Statement("""CREATE OR REPLACE FUNCTION sqlmite.tag_cmp(a jsonb, b jsonb) RETURNS int

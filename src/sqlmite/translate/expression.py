@@ -479,6 +479,9 @@ class QueryExpression(SchemaExpression):
             return f"strpos({self._text(node.this, 'instr()')}, {self._text(node.args['substr'], 'instr()')})"
         if isinstance(node, exp.Typeof):
             kind = self.sqlite_class(node.this)
+            if kind is None and self.varies(node.this):  # the class each row's tag names
+                return (f"CASE ({tagged_sql(self, _strip(node.this))})->>0 WHEN 'i' THEN 'integer' WHEN 'r' THEN "
+                        "'real' WHEN 't' THEN 'text' WHEN 'b' THEN 'blob' ELSE 'null' END")
             if kind is None:
                 raise NotSupportedError("typeof() of a value whose storage class varies: not supported yet")
             return f"CASE WHEN ({self._emit(node.this)}) IS NULL THEN 'null' ELSE '{kind.lower()}' END"

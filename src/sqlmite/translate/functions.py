@@ -7,7 +7,8 @@ SQLite                 PostgreSQL, by the argument's class                     r
 =====================  ======================================================  ==================
 CAST(x AS t)           integer → real/text, real → integer (trunc, saturated), the target's class
                        text → blob (UTF-8 bytes), identities; text → numbers
-                       and reals → text follow SQLite's own rules: refused
+                       and reals → text follow SQLite's own rules: refused;
+                       a per-row value (json_extract): sqlmite.tag_as_*
 hex(x)                 text: upper(encode(convert_to(x, 'UTF8'), 'hex'));      TEXT ('' for NULL)
                        integer: the same of its decimal text; blob: of x
 quote(x)               text: 'x' with quotes doubled; integer: its text;       TEXT ('NULL')
@@ -113,6 +114,8 @@ _CONVERSION = re.compile(r"%[-+ #!0,]*(?:[1-9][0-9]*|\*)?(?:\.(?:[0-9]*|\*))?(?:
 
 
 def cast_sql(expr: QueryExpression, node: exp.Cast) -> str:
+    if expr.varies(node.this) and _cast_target(node) in _TAG_CASTS:  # json_extract's value, say: per row
+        return f"sqlmite.tag_as_{_TAG_CASTS[_cast_target(node)]}({tag_of(expr, node.this, node.sql(dialect='sqlite'))})"
     form = _CASTS.get((expr.sqlite_class(node.this) or "", _cast_target(node)))
     if form is None:
         raise NotSupportedError(f"{node.sql(dialect='sqlite')}: this conversion follows SQLite's own rules "
@@ -121,6 +124,8 @@ def cast_sql(expr: QueryExpression, node: exp.Cast) -> str:
 
 
 def cast_class(expr: QueryExpression, node: exp.Cast) -> str | None:
+    if expr.varies(node.this):
+        return _CAST_CLASS.get(_cast_target(node)) if _cast_target(node) in _TAG_CASTS else None
     kind = expr.sqlite_class(node.this) or ""
     return _CAST_CLASS.get(_cast_target(node)) if (kind, _cast_target(node)) in _CASTS else None
 
@@ -138,6 +143,9 @@ _CASTS = {
     ("BLOB", "BLOB"): "({})",
     **{("NULL", target): "NULL" for target in ("INTEGER", "REAL", "TEXT", "BLOB", "NUMERIC")},
 }
+# CAST of a value whose class is known per row (tagged): sqlmite.tag_as_* convert each class as
+# SQLite does, and refuse on the row where SQLite's own rules would be needed (text to numbers).
+_TAG_CASTS = {"INTEGER": "integer", "REAL": "real", "TEXT": "text"}
 _CAST_CLASS = {"INTEGER": "INTEGER", "NUMERIC": "INTEGER", "REAL": "REAL", "TEXT": "TEXT", "BLOB": "BLOB"}
 _CAST_TYPES = {
     exp.DataType.Type.INT: "INTEGER", exp.DataType.Type.BIGINT: "INTEGER", exp.DataType.Type.SMALLINT: "INTEGER",
