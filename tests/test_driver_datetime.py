@@ -35,6 +35,8 @@ MODIFIERS = [
     "'start of year', '+2 years'", "'start of day', '+90 minutes', '+30.5 seconds'", "'+1 year'", "'unixepoch'",
     "'+25 hours'", "'+1 days'", "'+1 day', 'unixepoch'", "'-0.5 days'", "'+59 seconds'", "'START OF MONTH'",
     "'+1.25 years'", "'-1 month', 'start of month'",
+    "'weekday 0'", "'weekday 3'", "'WEEKDAY 6', 'start of day'", "'weekday 7'", "'weekday 1.5'", "'weekday 2.0'",
+    "'subsec'", "'+1.5 seconds', 'subsec'", "'subsecond', '+10 minutes'", "'unixepoch', 'subsec'",
 ]
 
 
@@ -93,7 +95,7 @@ def test_number_values(pair: tuple[Any, Any], function: str, modifiers: str) -> 
 
 @pytest.mark.parametrize("sql", [
     "SELECT date(t, 'localtime') FROM d",  # the machine's zone: not PostgreSQL's to know
-    "SELECT date(t, 'weekday 1') FROM d",
+    "SELECT date(t, 'weekday  1') FROM d",  # SQLite also reads other spacings; only 'weekday N' so far
     "SELECT strftime('%J', t) FROM d",
     "SELECT date(t, t) FROM d",  # a modifier from the data
     "SELECT strftime(t, t) FROM d",

@@ -191,6 +191,23 @@ BEGIN
     END IF;
     RETURN NULL;
   END IF;
+  -- weekday N: forward to the next day whose weekday is N (0 = Sunday), the time kept; the
+  -- fields are read without their zone, as date.c does.
+  m := regexp_match(lower(z), '^weekday ([0-9]+(\.[0-9]*)?)$');
+  IF m IS NOT NULL THEN
+    r := m[1]::float8;
+    IF r >= 7.0 OR r <> trunc(r) THEN RETURN NULL; END IF;
+    t := sqlmite.dt_fields(t);
+    IF t IS NULL THEN RETURN NULL; END IF;
+    t.has_tz := false; t.has_jd := false;
+    t := sqlmite.dt_jd(t);
+    IF t IS NULL THEN RETURN NULL; END IF;
+    x := (((t.jd + 129600000) / 86400000) % 7)::int;
+    IF x > r::int THEN x := x - 7; END IF;
+    t.jd := t.jd + (r::int - x)::bigint * 86400000;
+    t.has_ymd := false; t.has_hms := false; t.has_tz := false;
+    RETURN t;
+  END IF;
   m := regexp_match(lower(z), '^start of (day|month|year)$');
   IF m IS NOT NULL THEN
     IF NOT t.has_jd AND NOT t.has_ymd AND NOT t.has_hms THEN RETURN NULL; END IF;
@@ -257,6 +274,14 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 SELECT CASE WHEN t IS NULL THEN NULL ELSE
   lpad(t.h::text, 2, '0') || ':' || lpad(t.mi::text, 2, '0') || ':' || lpad((trunc(t.s)::int % 100)::text, 2, '0') END
 $$""", "function sqlmite.dt_time"),
+    # time()/datetime() after the 'subsec' modifier: seconds with milliseconds, as date.c rounds them.
+    Statement("""CREATE OR REPLACE FUNCTION sqlmite.dt_time_subsec(t sqlmite.dt) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE WHEN t IS NULL THEN NULL ELSE
+  lpad(t.h::text, 2, '0') || ':' || lpad(t.mi::text, 2, '0') || ':' ||
+  lpad(((trunc(1000.0 * t.s + 0.5)::int / 1000) % 100)::text, 2, '0') || '.' ||
+  lpad((trunc(1000.0 * t.s + 0.5)::int % 1000)::text, 3, '0') END
+$$""", "function sqlmite.dt_time_subsec"),
     Statement("""CREATE OR REPLACE FUNCTION sqlmite.dt_year(y int) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 -- printf's %04d: at least four characters, the sign included (-1 is "-001").

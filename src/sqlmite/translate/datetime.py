@@ -15,8 +15,8 @@ strftime('fmt', x, mods...)         sqlmite.dt_strftime('fmt', state)           
 text, or a number as a julian day, then each modifier. ``x`` must be of one storage class (text,
 or numbers); modifiers and the format must be literals of the forms SQLite and these functions
 share: ``±N day(s)|hour(s)|minute(s)|second(s)|month(s)|year(s)``, ``start of day|month|year``,
-``unixepoch``; formats ``%d %e %f %F %H %I %j %k %l %m %M %p %P %R %s %S %T %u %w %W %Y %%``.
-Anything else (``localtime``, ``utc``, ``subsec``, ``weekday N``, ``%J``...) is refused by name.
+``unixepoch``, ``weekday N``, ``subsec`` (milliseconds in time(), datetime(), unixepoch()); formats ``%d %e %f %F %H %I %j %k %l %m %M %p %P %R %s %S %T %u %w %W %Y %%``.
+Anything else (``localtime``, ``utc``, ``%J``...) is refused by name.
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ def call_of(node: exp.Expression) -> tuple[str, list[exp.Expression]] | None:
 
 def datetime_class(node: exp.Expression) -> str | None:
     call = call_of(node)
+    if call and call[0] == "unixepoch" and _subsec(call[1][1:]):
+        return "REAL"  # seconds with milliseconds
     return FUNCTIONS[call[0]] if call else None
 
 
@@ -74,7 +76,8 @@ def datetime_sql(expr: QueryExpression, node: exp.Expression) -> str | None:
     for modifier in modifiers:
         if not _literal_text(modifier) or not _known_modifier(modifier.this):
             raise NotSupportedError(f"{text}: modifier {modifier.sql(dialect='sqlite')} is not supported yet "
-                                    "(±N unit, start of day|month|year, unixepoch)")
+                                    "(±N unit, start of day|month|year, unixepoch, weekday N, subsec)")
+    subsec = _subsec(modifiers)
     kind = expr.sqlite_class(value)
     if kind == "TEXT":
         state = f"sqlmite.dt_text(({expr._emit(value)}))"
@@ -85,15 +88,50 @@ def datetime_sql(expr: QueryExpression, node: exp.Expression) -> str | None:
     else:
         raise NotSupportedError(f"{text}: a value that is not always text or always a number")
     for at, modifier in enumerate(modifiers, 1):
+        if modifier.this.lower() in _SUBSEC:
+            continue  # it changes only what is printed (below), not the time
         state = f"sqlmite.dt_modify({state}, {quote_literal(modifier.this)}, {at})"
     state = f"sqlmite.dt_done({state}, {'true' if modifiers else 'false'})"
     if name == "julianday":
         return f"(({state}).jd::float8 / 86400000.0::float8)"
     if name == "unixepoch":
+        if subsec:
+            return f"((({state}).jd - 210866760000000)::float8 / 1000.0::float8)"
         return f"(({state}).jd / 1000 - 210866760000)"
+    if subsec and name in ("time", "datetime"):
+        state_var = f"sqlmite.dt_time_subsec({state})"
+        return state_var if name == "time" else f"(sqlmite.dt_date({state}) || ' ' || {state_var})"
     if name == "strftime":
+        if subsec:  # %s shows milliseconds: "%.3f" of a whole number of them is exact
+            return _strftime_subsec(fmt or "", state)
         return f"sqlmite.dt_strftime({quote_literal(fmt or '')}, {state})"
     return f"sqlmite.dt_{name}({state})"
+
+
+_SUBSEC = ("subsec", "subsecond")
+
+
+def _strftime_subsec(fmt: str, state: str) -> str:
+    """strftime after 'subsec': the format's %s pieces as seconds with milliseconds, the rest as usual."""
+    pieces, start, at = [], 0, 0
+    while at < len(fmt):
+        if fmt[at] == "%" and fmt[at + 1:at + 2] == "s":
+            if start < at:
+                pieces.append(f"sqlmite.dt_strftime({quote_literal(fmt[start:at])}, {state})")
+            ms = f"(({state}).jd - 210866760000000)"
+            pieces.append(f"(CASE WHEN {ms} < 0 THEN '-' ELSE '' END || (abs({ms}) / 1000)::text || '.' || "
+                          f"lpad((abs({ms}) % 1000)::text, 3, '0'))")
+            start = at = at + 2
+            continue
+        at += 2 if fmt[at] == "%" else 1
+    if start < len(fmt) or not pieces:
+        pieces.append(f"sqlmite.dt_strftime({quote_literal(fmt[start:])}, {state})")
+    return "(" + " || ".join(pieces) + ")"
+
+
+def _subsec(modifiers: list[exp.Expression]) -> bool:
+    """The 'subsec' modifier: time(), datetime() and unixepoch() then show milliseconds."""
+    return any(_literal_text(m) and m.this.lower() in _SUBSEC for m in modifiers)
 
 
 def _literal_text(node: exp.Expression) -> bool:
@@ -102,7 +140,8 @@ def _literal_text(node: exp.Expression) -> bool:
 
 def _known_modifier(text: str) -> bool:
     lowered = text.lower()
-    if lowered == "unixepoch" or re.fullmatch(r"start of (day|month|year)", lowered):
+    if lowered in ("unixepoch", *_SUBSEC) or re.fullmatch(r"start of (day|month|year)|weekday [0-9]+(\.[0-9]*)?",
+                                                             lowered):
         return True
     found = _SHIFT.fullmatch(text)
     if found is None:
