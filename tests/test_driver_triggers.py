@@ -163,8 +163,35 @@ MANY = [  # several triggers on one table fire newest first, and one's write fir
 ]
 
 
-@pytest.mark.parametrize("steps", [AUDIT, ORDER, CHECKS, SELF, BEFORE, MANY],
-                         ids=["audit", "order", "checks", "self", "before", "many"])
+RAISES = [  # RAISE(IGNORE) skips the row's change (BEFORE); RAISE(ROLLBACK) ends the transaction
+    "CREATE TABLE item (id INTEGER PRIMARY KEY, v INTEGER)",
+    "CREATE TABLE log (n INTEGER PRIMARY KEY, m TEXT)",
+    ("CREATE TRIGGER skip_neg BEFORE INSERT ON item WHEN NEW.v < 0 BEGIN "
+     "INSERT INTO log (m) VALUES ('skipped ' || NEW.v); SELECT RAISE(IGNORE); END"),
+    "CREATE TRIGGER cap BEFORE UPDATE ON item BEGIN SELECT RAISE(IGNORE) WHERE NEW.v > 100; END",
+    "CREATE TRIGGER after_ins AFTER INSERT ON item BEGIN INSERT INTO log (m) VALUES ('inserted ' || NEW.id); END",
+    "INSERT INTO item VALUES (1, 5), (2, -3), (3, 7)",
+    "SELECT * FROM item ORDER BY id",
+    "SELECT * FROM log ORDER BY n",
+    "SELECT changes(), total_changes()",
+    "UPDATE item SET v = v * 15",
+    "SELECT * FROM item ORDER BY id",
+    "SELECT changes(), total_changes()",
+    "CREATE TABLE guard (id INTEGER PRIMARY KEY, v INTEGER)",
+    "CREATE TRIGGER stop BEFORE INSERT ON guard WHEN NEW.v = 0 BEGIN SELECT RAISE(ROLLBACK, 'zero'); END",
+    "COMMIT",
+    "BEGIN",
+    "INSERT INTO guard VALUES (1, 1)",
+    "INSERT INTO guard VALUES (2, 0)",
+    "SELECT * FROM guard",
+    "INSERT INTO guard VALUES (3, 3)",
+    "SELECT * FROM guard ORDER BY id",
+    "COMMIT",
+]
+
+
+@pytest.mark.parametrize("steps", [AUDIT, ORDER, CHECKS, SELF, BEFORE, MANY, RAISES],
+                         ids=["audit", "order", "checks", "self", "before", "many", "raises"])
 def test_triggers_leave_what_sqlite_leaves(pg_dsn: str, steps: list[str]) -> None:
     reference = sqlite3.connect(":memory:")
     ours = sqlmite.connect("triggers.db", database_url=pg_dsn, schema=f"trg_{uuid.uuid4().hex[:8]}")
@@ -183,7 +210,8 @@ def test_triggers_leave_what_sqlite_leaves(pg_dsn: str, steps: list[str]) -> Non
 @pytest.mark.parametrize("sql", [
     "CREATE TRIGGER r1 BEFORE INSERT ON a BEGIN UPDATE a SET x = 1; END",  # BEFORE writing its own table
     "CREATE TRIGGER r2 AFTER INSERT ON a BEGIN INSERT INTO b SELECT x FROM a; END",  # INSERT ... SELECT
-    "CREATE TRIGGER r3 AFTER INSERT ON a BEGIN SELECT RAISE(IGNORE); END",  # RAISE other than ABORT
+    "CREATE TRIGGER r3 AFTER INSERT ON a BEGIN SELECT RAISE(IGNORE); END",  # IGNORE after the row: its later triggers
+    "CREATE TRIGGER r7 BEFORE INSERT ON a BEGIN SELECT RAISE(FAIL, 'no'); END",  # FAIL keeps the rows before
     "CREATE TRIGGER r4 AFTER INSERT ON a BEGIN INSERT INTO b VALUES ((SELECT count(*) FROM a)); END",  # subquery
     "CREATE TEMP TRIGGER r5 AFTER INSERT ON a BEGIN INSERT INTO b VALUES (NEW.x); END",
     "CREATE TRIGGER r6 BEFORE INSERT ON a BEGIN INSERT INTO b VALUES (NEW.rowid); END",  # rowid not chosen yet

@@ -13,6 +13,7 @@ from psycopg import errors as pgerrors
 from sqlmite.mapping.sqlstates import (
     NOT_SUPPORTED_STATE,
     RAISE_STATE,
+    ROLLBACK_STATE,
     SQLITE_ERROR_STATE,
 )
 from sqlmite.mapping.values import PgType, SqliteValue, decode_stray, from_native
@@ -116,8 +117,10 @@ def sqlite_error(exc: psycopg.Error, catalog: Catalog) -> Exception:
         return NotSupportedError(diag.message_primary or first)
     if state == SQLITE_ERROR_STATE:  # SQLite fails here too, with this message
         return OperationalError(diag.message_primary or first)
-    if state == RAISE_STATE:  # a trigger's RAISE(ABORT, message)
-        return IntegrityError(diag.message_primary or "", "SQLITE_CONSTRAINT_TRIGGER")
+    if state in (RAISE_STATE, ROLLBACK_STATE):  # a trigger's RAISE(ABORT|ROLLBACK, message)
+        error = IntegrityError(diag.message_primary or "", "SQLITE_CONSTRAINT_TRIGGER")
+        error.ends_transaction = state == ROLLBACK_STATE  # type: ignore[attr-defined]
+        return error
     if state == "22003" and "bigint out of range" in first:
         return NotSupportedError("integer overflow: SQLite would go on computing in floating point (REAL) here, "
                                  "which sqlmite cannot follow; not supported")

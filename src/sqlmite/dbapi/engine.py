@@ -276,10 +276,12 @@ class Engine(Writes):
                 with self._statement(write=True):
                     result = (self._insert(node, info.description) if isinstance(node, exp.Insert)
                               else self._change(node, info.description))
-            except IntegrityError:
+            except IntegrityError as exc:
                 self.changes = 0  # as SQLite: a failed write changed nothing
-                if (node.args.get("alternative") or "").upper() == "ROLLBACK" and self.in_transaction:
-                    self.execute("ROLLBACK")  # INSERT OR ROLLBACK ends the transaction
+                ends = (node.args.get("alternative") or "").upper() == "ROLLBACK" or getattr(exc, "ends_transaction",
+                                                                                             False)
+                if ends and self.in_transaction:
+                    self.execute("ROLLBACK")  # INSERT OR ROLLBACK, a trigger's RAISE(ROLLBACK): the transaction ends
                 raise
             except Exception:
                 self.changes = 0
@@ -401,7 +403,8 @@ class Engine(Writes):
                 raise OperationalError(f"cannot {op.lower()} - no transaction is active")
             else:
                 self.pg.execute("COMMIT" if op == "COMMIT" else "ROLLBACK")
-                self.shadow.conn.execute("COMMIT" if op == "COMMIT" else "ROLLBACK")
+                if not self.shadow.conn.getautocommit():  # (a trigger's RAISE(ROLLBACK) may have ended it)
+                    self.shadow.conn.execute("COMMIT" if op == "COMMIT" else "ROLLBACK")
                 self._savepoints.clear()
                 self._write_locked = False
                 if op != "COMMIT" and self._ddl_in_transaction:

@@ -102,8 +102,12 @@ class Writes:
         or None when nothing was stored."""
         mapped, plan = insert.mapped, insert.mapped.plan
         names = [c.name for c in plan.columns]
-        stored = self.shadow.coerce_rows(row_sql, mapped.table.name, names,
-                                         plan.rowid_name if not plan.without_rowid else None)
+        rowid_name = plan.rowid_name if not plan.without_rowid else None
+        stored = self.shadow.coerce_rows(row_sql, mapped.table.name, names, rowid_name)
+        if not stored and insert.mode not in ("ignore", "replace") and mapped.table.name.lower() in self.catalog.triggered:
+            # A BEFORE trigger's RAISE(IGNORE) skipped it in the shadow: PostgreSQL's trigger must
+            # see the row too (and do what its body does before skipping it).
+            stored = self.shadow.coerce_rows(row_sql, mapped.table.name, names, rowid_name, triggers=False)
         if not stored:  # SQLite's OR IGNORE / OR REPLACE skipped it (NOT NULL, CHECK)
             return None
         rowid, values = stored[0][0], list(stored[0][1:])

@@ -116,6 +116,13 @@ METADATA_DDL: tuple[Statement, ...] = (
   batches bigint NOT NULL DEFAULT 0,
   rows bigint NOT NULL DEFAULT 0
 )""", "table sqlmite.sync_state"),
+    # What a trigger body changed, for total_changes(): added up over the statement's triggers.
+    Statement("""CREATE OR REPLACE FUNCTION sqlmite.count_trigger_changes(changed bigint) RETURNS void
+LANGUAGE sql AS $$
+  SELECT set_config('sqlmite.trigger_changes',
+                    (coalesce(nullif(current_setting('sqlmite.trigger_changes', true), ''), '0')::bigint
+                     + changed)::text, true)
+$$""", "function sqlmite.count_trigger_changes"),
     Statement("""CREATE OR REPLACE FUNCTION sqlmite.next_rowid(
   tbl regclass, col text, seq_schema text, seq_name text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$

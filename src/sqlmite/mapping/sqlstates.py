@@ -8,3 +8,4 @@ it as SQLite would, or refuses by name.
 NOT_SUPPORTED_STATE = "SQMT1"  # SQLite's answer cannot be given here: NotSupportedError
 RAISE_STATE = "SQMT2"  # a trigger body's RAISE(ABORT, message): IntegrityError
 SQLITE_ERROR_STATE = "SQMT3"  # SQLite itself fails here: OperationalError with SQLite's message
+ROLLBACK_STATE = "SQMT4"  # a trigger body's RAISE(ROLLBACK, message): IntegrityError, the transaction ends

@@ -113,21 +113,31 @@ class Shadow:
             raise from_sqlite(exc) from None
 
     def coerce_rows(self, sql: str, table: str, columns: Sequence[str],
-                    rowid: str | None = "_rowid_") -> list[tuple[SqliteValue, ...]]:
+                    rowid: str | None = "_rowid_", triggers: bool = True) -> list[tuple[SqliteValue, ...]]:
         """The rows an INSERT would store (affinity, defaults, NOT NULL and CHECK applied), as
         ``rowid, columns...`` (``rowid`` names it; None: a WITHOUT ROWID table, NULL); the shadow
-        keeps none of them."""
+        keeps none of them. ``triggers=False``: the table's triggers dropped for the while (a
+        BEFORE trigger's RAISE(IGNORE) would otherwise hide the row PostgreSQL's trigger must see)."""
         quoted = ", ".join(_q(c) for c in columns)
         self.conn.execute("SAVEPOINT sqlmite_coerce")
         try:
+            if not triggers:
+                names = [r[0] for r in self.conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? COLLATE NOCASE", (table,))]
+                for name in names:
+                    self.conn.execute(f"DROP TRIGGER main.{_q(name)}")
             self.conn.execute(sql)
             order = f" ORDER BY {rowid}" if rowid else ""
             return list(self.conn.execute(f"SELECT {rowid or 'NULL'}, {quoted} FROM main.{_q(table)}{order}"))
         except apsw.Error as exc:
-            raise from_sqlite(exc) from None
+            error = from_sqlite(exc)
+            if self.conn.getautocommit():  # a trigger's RAISE(ROLLBACK) ended the whole transaction
+                error.ends_transaction = True  # type: ignore[attr-defined]
+            raise error from None
         finally:
-            self.conn.execute("ROLLBACK TO sqlmite_coerce")
-            self.conn.execute("RELEASE sqlmite_coerce")
+            if not self.conn.getautocommit():
+                self.conn.execute("ROLLBACK TO sqlmite_coerce")
+                self.conn.execute("RELEASE sqlmite_coerce")
 
     def coerce(self, declared_type: str, value: SqliteValue) -> SqliteValue:
         """``value`` after the affinity of a column declared ``declared_type``."""

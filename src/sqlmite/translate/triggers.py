@@ -10,7 +10,8 @@ CREATE TRIGGER t BEFORE ... (bodies as above,   a BEFORE ... FOR EACH ROW trigge
   not writing tbl itself)
 SELECT RAISE(ABORT, 'm') [WHERE c],             IF c THEN RAISE EXCEPTION (SQLSTATE SQMT2): SQLite's
   SELECT CASE WHEN c THEN RAISE(ABORT, 'm')     IntegrityError 'm', SQLITE_CONSTRAINT_TRIGGER
-  ... END
+  ... END                                      (ROLLBACK: SQMT4, and the driver ends the transaction)
+SELECT RAISE(IGNORE) [WHERE c] (BEFORE)        IF c THEN RETURN NULL: the row's change is skipped
 INSERT INTO other [(cols)] VALUES (...)        the same; each value of a storage class its column
                                                stores exactly, the rest from PostgreSQL's DEFAULTs
 UPDATE other SET ... [WHERE ...],              as ``statements.change`` translates them, with NEW
@@ -24,7 +25,7 @@ write its own table without firing itself again). Several triggers on one table 
 first in both (PostgreSQL's trigger names carry the rank). Refused by name: a body that writes
 another table with triggers of its own (nesting), a BEFORE trigger that writes its own table
 (undefined in SQLite) or reads NEW's rowid on INSERT (not chosen yet), INSTEAD OF and TEMP
-triggers, RAISE other than ABORT, subqueries in a body. Values a body reads that only the
+triggers, RAISE(FAIL) and RAISE(IGNORE) in AFTER triggers, subqueries in a body. Values a body reads that only the
 overflow holds (a stray in NEW or OLD, or in a column it compares) stop the statement with
 ``NotSupportedError`` (SQLSTATE ``SQMT1``), never a different answer.
 The changes a body makes are counted (``sqlmite.trigger_changes``) for ``total_changes()``.
@@ -43,7 +44,7 @@ from sqlglot import exp
 
 from sqlmite.mapping.ddl import OVERFLOW_COLUMN, pg_ident
 from sqlmite.mapping.expressions import quote_ident, quote_literal
-from sqlmite.mapping.sqlstates import NOT_SUPPORTED_STATE, RAISE_STATE
+from sqlmite.mapping.sqlstates import NOT_SUPPORTED_STATE, RAISE_STATE, ROLLBACK_STATE
 from sqlmite.mapping.values import SqliteValue
 from sqlmite.sqlite.dialect import DIALECT
 from sqlmite.translate import statements
@@ -91,7 +92,9 @@ def translate_trigger(create_sql: str, catalog: Catalog, pg_schema: str, others:
     written: set[str] = set()
     written_all: set[str] = set()
     try:
-        parsed = sqlglot.parse(found["body"], read=DIALECT)
+        # RAISE's first argument is a keyword sqlglot would not read (ROLLBACK): quoted, it is a name.
+        body_text = _RAISE_KIND.sub(lambda m: f'{m.group(1)}"{m.group(2).upper()}"', found["body"])
+        parsed = sqlglot.parse(body_text, read=DIALECT)
     except sqlglot.errors.ParseError:
         raise NotSupportedError(f"{what}: its body is not understood by the translator") from None
     guards: list[str] = []
@@ -139,8 +142,17 @@ def translate_trigger(create_sql: str, catalog: Catalog, pg_schema: str, others:
     pg_name = pg_ident(f"_sqlmite_trg_{name}")
     counted = "\n".join(f"    {s};\n    GET DIAGNOSTICS n = ROW_COUNT;\n    changed := changed + n;" if counts
                          else f"    {s};" for s, counts in body)
+    if IGNORE in counted:
+        if timing != "BEFORE":
+            raise NotSupportedError(f"{what}: RAISE(IGNORE) in an AFTER trigger (SQLite then skips the row's later "
+                                    "triggers, PostgreSQL runs them): not supported yet")
+        # SQLite's RAISE(IGNORE): the rest of this trigger, the row's change and its later triggers
+        # are abandoned, nothing is undone; a BEFORE trigger returning NULL is exactly that.
+        counted = counted.replace(IGNORE, "PERFORM set_config('{flag}', 'off', true); "
+                                  "PERFORM sqlmite.count_trigger_changes(changed); RETURN NULL;")
     passed = "NULL" if timing == "AFTER" else ("OLD" if event == "DELETE" else "NEW")
     flag = "sqlmite.active_" + hashlib.sha1(pg_name.encode()).hexdigest()[:12]  # a setting name any trigger name fits
+    counted = counted.replace("{flag}", flag)
     guarded = "".join(f"  {g}\n" for g in dict.fromkeys(guards))
     function = f"""CREATE FUNCTION {quote_ident(pg_schema)}.{quote_ident(pg_name)}() RETURNS trigger
 LANGUAGE plpgsql AS $sqlmite_trigger$
@@ -157,9 +169,7 @@ BEGIN
 {counted}
   END IF;
   PERFORM set_config('{flag}', 'off', true);
-  PERFORM set_config('sqlmite.trigger_changes',
-                     (coalesce(nullif(current_setting('sqlmite.trigger_changes', true), ''), '0')::bigint
-                      + changed)::text, true);
+  PERFORM sqlmite.count_trigger_changes(changed);
   RETURN {passed};
 END
 $sqlmite_trigger$"""
@@ -173,6 +183,11 @@ $sqlmite_trigger$"""
     trigger = (f"CREATE TRIGGER {quote_ident(ordered)} {timing} {event}{columns} ON {mapped.qtable} "
                f"FOR EACH ROW EXECUTE FUNCTION {quote_ident(pg_schema)}.{quote_ident(pg_name)}()")
     return Trigger(name, mapped.table.name, pg_name, [function, trigger])
+
+
+_RAISE_KIND = re.compile(r"(RAISE\s*\(\s*)(ROLLBACK|ABORT|FAIL|IGNORE)\b", re.IGNORECASE)
+# RAISE(IGNORE) in the body, replaced by the function's own exit: this row's change is skipped.
+IGNORE = "$SQLMITE_IGNORE$"
 
 
 def _raise(node: exp.Select, catalog: Catalog, sources: list[Source], what: str, guards: list[str]) -> str:
@@ -201,14 +216,23 @@ def _raise(node: exp.Select, catalog: Catalog, sources: list[Source], what: str,
             raise NotSupportedError(f"{what}: a CASE branch that is not RAISE(...) or a constant")
         kind = raised.expressions[0].name.upper() if raised.expressions else ""
         message = raised.expressions[1] if len(raised.expressions) == 2 else None
-        if kind != "ABORT" or not (isinstance(message, exp.Literal) and message.is_string):
-            raise NotSupportedError(f"{what}: RAISE({kind or '...'}, ...): only RAISE(ABORT, 'literal') so far")
-        out.append((condition, message.this))
+        if kind == "IGNORE" and len(raised.expressions) == 1:
+            out.append((condition, IGNORE))
+            continue
+        if kind not in ("ABORT", "ROLLBACK") or not (isinstance(message, exp.Literal) and message.is_string):
+            raise NotSupportedError(f"{what}: RAISE({kind or '...'}, ...): only RAISE(ABORT|ROLLBACK, 'literal') and "
+                                    "RAISE(IGNORE) so far")
+        out.append((condition, (kind, message.this)))
     text = ""
-    for at, (condition, message) in enumerate(out):  # the first branch that holds decides, as CASE does
+    for at, (condition, raising) in enumerate(out):  # the first branch that holds decides, as CASE does
         test = expr.condition(condition) if condition is not None else "TRUE"
-        action = ("NULL;" if message is None else
-                  f"RAISE EXCEPTION USING ERRCODE = '{RAISE_STATE}', MESSAGE = {quote_literal(message)};")
+        if raising is None:
+            action = "NULL;"
+        elif raising == IGNORE:
+            action = IGNORE
+        else:
+            state = RAISE_STATE if raising[0] == "ABORT" else ROLLBACK_STATE
+            action = f"RAISE EXCEPTION USING ERRCODE = '{state}', MESSAGE = {quote_literal(raising[1])};"
         text += f"{'ELSIF' if at else 'IF'} {test} THEN {action} "
     guards.extend(_guards(expr.used, what))
     return text + "END IF"
