@@ -158,3 +158,18 @@ def test_plain_inserts_take_the_batch_path(pair: tuple[sqlite3.Connection, Any])
     assert ours._engine._batches[T] is not None
     ours.commit()
     assert ours.execute("SELECT count(*), max(id) FROM t").fetchone() == (101, 150)
+
+
+def test_a_large_load_is_analyzed(pg_dsn: str) -> None:
+    """After 50,000 rows from executemany the table has statistics, so the next reads' strays
+    probe uses its index instead of scanning a table PostgreSQL has no statistics of yet."""
+    ours = sqlmite.connect("load.db", database_url=pg_dsn, schema=f"ld_{uuid.uuid4().hex[:8]}")
+    try:
+        ours.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        ours.executemany("INSERT INTO t VALUES (?, ?)", ((i, f"v{i}") for i in range(1, 50_001)))
+        ours.commit()
+        table = f"{ours._engine.pg_schema}.t"
+        assert ours._engine.pg.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass",
+                                       (table,)).fetchone()[0] > 40_000
+    finally:
+        ours.close()

@@ -117,6 +117,7 @@ class BatchInsert:
                         copy.write_row(row)
                 if mapped.table.autoincrement and largest is not None:
                     engine._keep_sequence(mapped, largest)
+                engine.loaded(mapped, len(encoded))
         except psycopg.Error:
             return None  # a constraint PostgreSQL enforces: the one-row path finds the row and the error
         finally:

@@ -75,6 +75,7 @@ class Engine(Writes):
         self.foreign_keys = False  # SQLite's default for a new connection
         self._ddl_in_transaction = False
         self._write_locked = False  # this PostgreSQL transaction holds the database's write lock
+        self._loaded: dict[str, tuple[int, int]] = {}  # rows batches loaded per table: since ANALYZE, before it
         self._reads = pg.cursor()  # reused by repeated SELECTs: a new psycopg cursor per call costs as much as decoding
         self._failed: Exception | None = None  # INSERT OR FAIL's error, raised once its rows are kept
         self._savepoints: list[tuple[str, bool]] = []  # open savepoints; True: it began the transaction
@@ -327,6 +328,17 @@ class Engine(Writes):
         finally:
             if not self.in_transaction:
                 self._write_locked = False
+
+    def loaded(self, mapped: Mapped, rows: int) -> None:
+        """Rows a batch loaded: after many, ANALYZE the table (so that the strays probe of the next
+        reads uses its index rather than scanning a table PostgreSQL has no statistics of yet, as
+        before autovacuum comes by). Each ANALYZE waits for as many rows again as came before it."""
+        since, before = self._loaded.get(mapped.table.name, (0, 0))
+        since += rows
+        if since >= max(50_000, before):
+            self.pg.execute(f"ANALYZE {mapped.qtable}")
+            since, before = 0, before + since
+        self._loaded[mapped.table.name] = (since, before)
 
     def lock_for_write(self) -> None:
         """SQLite lets one connection write at a time: a second writer waits ``busy_timeout``
