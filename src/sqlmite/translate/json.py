@@ -150,6 +150,8 @@ def json_sql(expr: QueryExpression, node: exp.Expression) -> str | None:
 def tagged_sql(expr: QueryExpression, node: exp.Expression) -> str:
     """``json_extract(x, p)`` / ``x ->> p`` as a jsonb tag (``["i", 1]``, ``["t", "a"]``...), the
     form the data mapper's overflow values have, so the reader gives each row's own class."""
+    while isinstance(node, (exp.Paren, exp.Collate)):  # a collation does not change the value
+        node = node.this
     if isinstance(node, exp.Column):  # json_each's key, value, atom: tagged already
         source, ref, _ = expr.resolve(node)
         return f"{source.alias}.{quote_ident(ref.pg_name)}"
